@@ -1,0 +1,63 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError, ErrorCode } from './app-error';
+
+/** Errors raised by body-parser before any route runs carry a `type` and a `status`. */
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/** Maps anything thrown to an AppError, so that every response uses the one error format. */
+export function toAppError(exception: unknown, req?: Request): AppError {
+  if (exception instanceof AppError) return exception;
+  const parserError = exception as BodyParserError;
+  switch (parserError?.type) {
+    case 'entity.parse.failed':
+      return new AppError(ErrorCode.BadRequest, [
+        { msg: 'Request body is not valid JSON', type: ErrorCode.BadRequest, loc: ['body'] },
+      ]);
+    case 'entity.too.large':
+      return new AppError(ErrorCode.PayloadTooLarge, 'Request body is larger than 1 MiB');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(ErrorCode.UnsupportedMediaType, 'Unsupported body encoding or charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new AppError(ErrorCode.BadRequest, 'Request body was incomplete');
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 404) {
+      return AppError.notFound(req ? `No route for ${req.method} ${req.path}` : 'Not found');
+    }
+    if (status === 405) return AppError.notFound('Method not allowed');
+    if (status === 413) return new AppError(ErrorCode.PayloadTooLarge, 'Request body is larger than 1 MiB');
+    if (status === 400) return new AppError(ErrorCode.BadRequest, exception.message);
+  }
+  return new AppError(ErrorCode.Internal, 'Internal server error');
+}
+
+@Catch()
+export class AppExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    const error = toAppError(exception, req);
+    if (error.code === ErrorCode.Internal) {
+      this.logger.error(
+        `Unexpected error on ${req.method} ${req.path} (request ${String(req.headers['x-request-id'])})`,
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    res.status(error.status).json(error.toBody());
+  }
+}

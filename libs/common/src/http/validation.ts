@@ -1,0 +1,78 @@
+import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
+
+/**
+ * class-validator option for constraints whose failure is a 422 (well-formed but unacceptable value).
+ * Everything else (missing, wrong type, bad URL syntax, unknown field) is a 400, as SPEC §5 splits them.
+ */
+export const UNPROCESSABLE = { context: { status: 422 } } as const;
+
+function isUnprocessable(error: ValidationError, constraint: string): boolean {
+  return (error.contexts?.[constraint] as { status?: number } | undefined)?.status === 422;
+}
+
+const UNKNOWN_FIELD = 'whitelistValidation';
+
+/** Flattens class-validator errors to one detail per field: structural (400) problems first. */
+export function toErrorDetails(errors: ValidationError[], loc: (string | number)[] = ['body']): { status: 400 | 422; detail: ErrorDetail[] } {
+  const detail: ErrorDetail[] = [];
+  let status: 400 | 422 = 422;
+  const visit = (list: ValidationError[], path: (string | number)[]) => {
+    for (const error of list) {
+      const here = [...path, error.property];
+      const names = Object.keys(error.constraints ?? {});
+      const structural = names.filter((name) => !isUnprocessable(error, name));
+      const chosen = structural[0] ?? names[0];
+      if (chosen) {
+        const badRequest = structural.length > 0;
+        if (badRequest) status = 400;
+        const msg = chosen === UNKNOWN_FIELD ? 'Unknown field' : error.constraints![chosen];
+        detail.push({ msg, type: badRequest ? ErrorCode.BadRequest : ErrorCode.Unprocessable, loc: here });
+      }
+      visit(error.children ?? [], here);
+    }
+  };
+  visit(errors, loc);
+  return { status, detail };
+}
+
+class ValidationFailed extends Error {
+  constructor(readonly errors: ValidationError[]) {
+    super('validation failed');
+  }
+}
+
+/**
+ * The one global ValidationPipe: whitelist + forbidNonWhitelisted + transform, bodies must be JSON
+ * objects, and failures become AppErrors in the seed's format with the 400/422 split.
+ */
+@Injectable()
+export class AppValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => new ValidationFailed(errors),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new AppError(ErrorCode.BadRequest, [
+          { msg: 'Request body must be a JSON object', type: ErrorCode.BadRequest, loc: ['body'] },
+        ]);
+      }
+    }
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (!(error instanceof ValidationFailed)) throw error;
+      const where = metadata.type === 'param' ? 'path' : metadata.type;
+      const { status, detail } = toErrorDetails(error.errors, [where]);
+      throw new AppError(status === 400 ? ErrorCode.BadRequest : ErrorCode.Unprocessable, detail);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseDuration, parseDurationList } from './duration';
+import { ConfigError, validateEnvironment } from './environment';
+
+const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+
+export interface LoadConfigOptions {
+  /** Apps that serve traffic need both connections; the CLI and dev tooling can bring up local ones. */
+  requireConnections?: boolean;
+  env?: Record<string, string | undefined>;
+}
+
+/** The validated, typed configuration. The only place in the code base that reads process.env. */
+export class AppConfig {
+  readonly nodeEnv!: 'development' | 'production' | 'test';
+  readonly port!: number;
+  readonly host!: string;
+  readonly trustProxy!: boolean;
+  readonly databaseUrl?: string;
+  readonly redisUrl?: string;
+  readonly dataDir!: string;
+  readonly workerConcurrency!: number;
+  readonly workerHttpPort!: number;
+  readonly deliveryTimeoutMs!: number;
+  readonly deliveryRetryScheduleMs!: readonly number[];
+  readonly deliveryAllowPrivateNetworks!: boolean;
+  readonly secretsEncryptionKey!: Buffer;
+  readonly rateLimitPerMinute!: number;
+  readonly maxWebhooksPerDepartment!: number;
+  readonly autoDisableAfterMs!: number;
+  readonly autoDisableMinFailures!: number;
+  readonly sessionTtlMs!: number;
+  readonly eventRetentionMs!: number;
+  readonly migrationsRun!: boolean;
+  readonly logLevel!: string;
+  readonly devPostgresPort!: number;
+  readonly devRedisPort!: number;
+
+  constructor(values: Omit<AppConfig, 'isProduction'>) {
+    Object.assign(this, values);
+  }
+
+  get isProduction(): boolean {
+    return this.nodeEnv === 'production';
+  }
+}
+
+function readEnvFile(): Record<string, string> {
+  const path = resolve('.env');
+  if (!existsSync(path)) return {};
+  const parsed: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) parsed[match[1]] = match[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return parsed;
+}
+
+/** Development convenience: a key generated once into the data directory, never in production. */
+function devEncryptionKey(dataDir: string): Buffer {
+  const path = join(dataDir, 'secrets-encryption.key');
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(path, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+}
+
+function decodeKey(text: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  // Variables already in the environment win over the optional .env file.
+  const raw = { ...readEnvFile(), ...(options.env ?? process.env) };
+  const env = validateEnvironment(raw);
+  const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
+  const dataDir = resolve(env.DATA_DIR ?? '.data');
+
+  if (options.requireConnections) {
+    for (const name of ['DATABASE_URL', 'REDIS_URL'] as const) {
+      if (!env[name]) {
+        throw new ConfigError(`Invalid configuration: ${name} is required (npm start provides local defaults)`);
+      }
+    }
+  }
+  if (nodeEnv === 'production' && !env.SECRETS_ENCRYPTION_KEY) {
+    throw new ConfigError('Invalid configuration: SECRETS_ENCRYPTION_KEY is required in production');
+  }
+
+  return new AppConfig({
+    nodeEnv,
+    port: env.PORT ?? 3000,
+    host: env.HOST ?? '0.0.0.0',
+    trustProxy: env.TRUST_PROXY ?? false,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    dataDir,
+    workerConcurrency: env.WORKER_CONCURRENCY ?? 100,
+    workerHttpPort: env.WORKER_HTTP_PORT ?? 9464,
+    deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ?? 15_000,
+    deliveryRetryScheduleMs: parseDurationList(env.DELIVERY_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE)!,
+    deliveryAllowPrivateNetworks: env.DELIVERY_ALLOW_PRIVATE_NETWORKS ?? false,
+    secretsEncryptionKey: env.SECRETS_ENCRYPTION_KEY ? decodeKey(env.SECRETS_ENCRYPTION_KEY) : devEncryptionKey(dataDir),
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ?? 600,
+    maxWebhooksPerDepartment: env.MAX_WEBHOOKS_PER_DEPARTMENT ?? 20,
+    autoDisableAfterMs: parseDuration(env.AUTO_DISABLE_AFTER ?? '5d')!,
+    autoDisableMinFailures: env.AUTO_DISABLE_MIN_FAILURES ?? 10,
+    sessionTtlMs: parseDuration(env.SESSION_TTL ?? '12h')!,
+    eventRetentionMs: parseDuration(env.EVENT_RETENTION ?? '30d')!,
+    migrationsRun: env.MIGRATIONS_RUN ?? false,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    devPostgresPort: env.DEV_POSTGRES_PORT ?? 54329,
+    devRedisPort: env.DEV_REDIS_PORT ?? 63799,
+  });
+}

@@ -1,0 +1,139 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  getMetadataStorage,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+import { parseDuration, parseDurationList } from './duration';
+
+const DURATION = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/;
+const DURATION_LIST = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*(,\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*)*$/;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return value;
+};
+
+/**
+ * Every environment variable the service reads (SPEC §3), with its rule. The README's configuration
+ * table is checked against this class by a test, so adding a variable here means documenting it.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT?: number;
+
+  @IsOptional() @IsString()
+  HOST?: string;
+
+  @IsOptional() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection string' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @Matches(/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\/\S+$/, {
+    message: 'must be a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL',
+  })
+  REDIS_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
+  WORKER_CONCURRENCY?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  WORKER_HTTP_PORT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(300_000)
+  DELIVERY_TIMEOUT_MS?: number;
+
+  @IsOptional() @Matches(DURATION_LIST, { message: 'must be a comma-separated list of durations like 5s,5m,30m' })
+  DELIVERY_RETRY_SCHEDULE?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  DELIVERY_ALLOW_PRIVATE_NETWORKS?: boolean;
+
+  @IsOptional() @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
+    message: 'must be 32 bytes as 64 hex characters or 44 base64 characters',
+  })
+  SECRETS_ENCRYPTION_KEY?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  RATE_LIMIT_PER_MINUTE?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MAX_WEBHOOKS_PER_DEPARTMENT?: number;
+
+  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 5d or 12h' })
+  AUTO_DISABLE_AFTER?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  AUTO_DISABLE_MIN_FAILURES?: number;
+
+  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 12h' })
+  SESSION_TTL?: string;
+
+  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30d' })
+  EVENT_RETENTION?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  MIGRATIONS_RUN?: boolean;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  TRUST_PROXY?: boolean;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional() @IsString()
+  DATA_DIR?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  DEV_POSTGRES_PORT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  DEV_REDIS_PORT?: number;
+}
+
+/** The names of every variable above, read from class-validator's metadata (the README is checked against it). */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.freeze([
+  ...new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+      .map((m) => m.propertyName),
+  ),
+]);
+
+export class ConfigError extends Error {}
+
+/** Validates raw variables; throws one ConfigError whose message names every bad variable. */
+export function validateEnvironment(raw: Record<string, string | undefined>): EnvironmentVariables {
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const env = plainToInstance(EnvironmentVariables, present, { excludeExtraneousValues: false });
+  const errors = validateSync(env, { skipMissingProperties: false });
+  const problems = errors.map((e) => {
+    const message = Object.values(e.constraints ?? {})[0]?.replace(`${e.property} `, '') ?? 'is invalid';
+    return `${e.property} ${message} (got ${JSON.stringify(present[e.property])})`;
+  });
+  for (const [name, parse] of [
+    ['DELIVERY_RETRY_SCHEDULE', parseDurationList],
+    ['AUTO_DISABLE_AFTER', parseDuration],
+    ['SESSION_TTL', parseDuration],
+    ['EVENT_RETENTION', parseDuration],
+  ] as const) {
+    const value = present[name];
+    if (value !== undefined && !errors.some((e) => e.property === name) && parse(value) === undefined) {
+      problems.push(`${name} is not a valid duration (got ${JSON.stringify(value)})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  return env;
+}

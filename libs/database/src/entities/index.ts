@@ -1,0 +1,10 @@
+import { ApiTokenEntity } from './api-token.entity';
+import { IdempotencyKeyEntity } from './idempotency-key.entity';
+import { WebhookEntity } from './webhook.entity';
+
+export * from './api-token.entity';
+export * from './idempotency-key.entity';
+export * from './webhook.entity';
+
+/** Every entity, listed (not globbed) so the bundled apps and the TypeORM CLI see the same set. */
+export const ENTITIES = [ApiTokenEntity, WebhookEntity, IdempotencyKeyEntity];

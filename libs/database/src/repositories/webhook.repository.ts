@@ -1,0 +1,144 @@
+import { SecretBox } from '@pollarix/common';
+import { EntityManager } from 'typeorm';
+import { WebhookEntity } from '../entities/webhook.entity';
+
+/** A webhook as the rest of the code sees it: header values in clear, secrets kept apart. */
+export interface Webhook {
+  id: string;
+  departmentId: string;
+  name: string;
+  url: string;
+  events: string[];
+  headers: Record<string, string>;
+  isActive: boolean;
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface WebhookFields {
+  name: string;
+  url: string;
+  events: string[];
+  headers: Record<string, string>;
+  isActive: boolean;
+}
+
+/** The secrets that sign a delivery: the current one, and the previous one while a rotation overlaps. */
+export interface SigningSecrets {
+  current: string;
+  previous: string | null;
+}
+
+/** The only reader and writer of the webhooks table; seals header values and secrets on the way in. */
+export class WebhookRepository {
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly box: SecretBox,
+  ) {}
+
+  private get table() {
+    return this.manager.getRepository(WebhookEntity);
+  }
+
+  private toWebhook(row: WebhookEntity): Webhook {
+    return {
+      id: row.id,
+      departmentId: row.departmentId,
+      name: row.name,
+      url: row.url,
+      events: row.events,
+      headers: this.box.openJson<Record<string, string>>(row.headersSealed),
+      isActive: row.isActive,
+      disabledReason: row.disabledReason,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  }
+
+  async listByDepartment(departmentId: string): Promise<Webhook[]> {
+    const rows = await this.table.find({ where: { departmentId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return rows.map((row) => this.toWebhook(row));
+  }
+
+  async findInDepartment(departmentId: string, id: string): Promise<Webhook | null> {
+    const row = await this.table.findOne({ where: { departmentId, id } });
+    return row ? this.toWebhook(row) : null;
+  }
+
+  async countInDepartment(departmentId: string): Promise<number> {
+    return this.table.count({ where: { departmentId } });
+  }
+
+  /** Serialises writers of one department until the transaction ends (plan limit checks). */
+  async lockDepartment(departmentId: string): Promise<void> {
+    await this.manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`webhooks:${departmentId}`]);
+  }
+
+  async insert(id: string, departmentId: string, fields: WebhookFields, secret: string): Promise<Webhook> {
+    const row = this.table.create({
+      id,
+      departmentId,
+      name: fields.name,
+      url: fields.url,
+      events: fields.events,
+      headersSealed: this.box.sealJson(fields.headers),
+      secretSealed: this.box.seal(secret),
+      previousSecretSealed: null,
+      previousSecretExpiresAt: null,
+      isActive: fields.isActive,
+      disabledReason: null,
+    });
+    await this.table.insert(row);
+    return (await this.findInDepartment(departmentId, id))!;
+  }
+
+  /** Full replace of the editable fields; re-enabling clears the reason it was disabled. */
+  async update(departmentId: string, id: string, fields: WebhookFields): Promise<Webhook | null> {
+    const result = await this.table.update(
+      { departmentId, id },
+      {
+        name: fields.name,
+        url: fields.url,
+        events: fields.events,
+        headersSealed: this.box.sealJson(fields.headers),
+        isActive: fields.isActive,
+        ...(fields.isActive ? { disabledReason: null } : {}),
+      },
+    );
+    return result.affected ? this.findInDepartment(departmentId, id) : null;
+  }
+
+  async delete(departmentId: string, id: string): Promise<boolean> {
+    const result = await this.table.delete({ departmentId, id });
+    return (result.affected ?? 0) > 0;
+  }
+
+  async getSigningSecrets(departmentId: string, id: string, now = new Date()): Promise<SigningSecrets | null> {
+    const row = await this.table.findOne({
+      where: { departmentId, id },
+      select: { id: true, secretSealed: true, previousSecretSealed: true, previousSecretExpiresAt: true },
+    });
+    if (!row) return null;
+    const overlapping = row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now;
+    return {
+      current: this.box.open(row.secretSealed),
+      previous: overlapping ? this.box.open(row.previousSecretSealed!) : null,
+    };
+  }
+
+  /** The current secret becomes the previous one, signing alongside the new one until `overlapUntil`. */
+  async rotateSecret(departmentId: string, id: string, secret: string, overlapUntil: Date): Promise<boolean> {
+    const result = await this.manager
+      .createQueryBuilder()
+      .update(WebhookEntity)
+      .set({
+        previousSecretSealed: () => 'secret_sealed',
+        previousSecretExpiresAt: overlapUntil,
+        secretSealed: this.box.seal(secret),
+      })
+      .where('department_id = :departmentId AND id = :id', { departmentId, id })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+}

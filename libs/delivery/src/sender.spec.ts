@@ -1,0 +1,421 @@
+import { once } from 'node:events';
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Resolver } from './guarded-connect';
+import { classifyAttemptError, parseRetryAfter, RESPONSE_BODY_LIMIT, SendRequest, WebhookSender } from './sender';
+
+interface Received {
+  method: string | undefined;
+  url: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A loopback receiver that counts every request and every TCP connection it gets. */
+class Receiver {
+  hits = 0;
+  connections = 0;
+  readonly received: Received[] = [];
+  private readonly servers: Server[] = [];
+  port = 0;
+
+  constructor(private readonly handler: (req: IncomingMessage, res: ServerResponse, body: string) => void) {}
+
+  async start(): Promise<this> {
+    this.port = await this.listen('127.0.0.1', 0);
+    // Also on ::1 with the same port, so an [::1] URL would reach us if the guard let it through.
+    await this.listen('::1', this.port).catch(() => undefined);
+    return this;
+  }
+
+  url(path = '/hook', host = '127.0.0.1'): string {
+    return `http://${host}:${this.port}${path}`;
+  }
+
+  private async listen(host: string, port: number): Promise<number> {
+    const server = createServer((req, res) => {
+      this.hits += 1;
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        this.received.push({ method: req.method, url: req.url, headers: req.headers, body });
+        this.handler(req, res, body);
+      });
+    });
+    server.on('connection', () => {
+      this.connections += 1;
+    });
+    server.listen(port, host);
+    await once(server, 'listening');
+    this.servers.push(server);
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(async (server) => {
+        const closed = once(server, 'close');
+        server.close();
+        server.closeAllConnections();
+        await closed;
+      }),
+    );
+  }
+}
+
+const ok = (_req: IncomingMessage, res: ServerResponse): void => {
+  res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
+};
+
+function request(url: string, overrides: Partial<SendRequest> = {}): SendRequest {
+  return { url, body: '{"type":"ping"}', headers: {}, timeoutMs: 5_000, ...overrides };
+}
+
+/** Points the given names at fixed answers, so no test depends on (or leaks queries to) real DNS. */
+function fakeResolver(answers: Record<string, string[]>): Resolver {
+  return async (hostname) => {
+    const addresses = answers[hostname];
+    if (addresses === undefined) {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    }
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
+}
+
+describe('WebhookSender', () => {
+  const receivers: Receiver[] = [];
+  const senders: WebhookSender[] = [];
+
+  async function receiver(handler = ok): Promise<Receiver> {
+    const started = await new Receiver(handler).start();
+    receivers.push(started);
+    return started;
+  }
+
+  function sender(allowPrivateNetworks: boolean, resolver?: Resolver): WebhookSender {
+    const created = new WebhookSender({ allowPrivateNetworks, userAgent: 'Pollarix-Webhooks/test', resolver });
+    senders.push(created);
+    return created;
+  }
+
+  afterEach(async () => {
+    await Promise.all(senders.splice(0).map((s) => s.close()));
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+  });
+
+  describe('responses', () => {
+    it('POSTs the body and reports a 2xx as ok with the response body', async () => {
+      const target = await receiver();
+      const result = await sender(true).send(request(target.url('/hook?x=1')));
+      expect(result).toMatchObject({
+        ok: true,
+        statusCode: 200,
+        responseBody: 'thanks',
+        responseBodyTruncated: false,
+        error: null,
+        errorMessage: null,
+        retryAfterMs: null,
+      });
+      expect(result.durationMs).toBeGreaterThanOrEqual(0);
+      expect(target.received).toEqual([expect.objectContaining({ method: 'POST', url: '/hook?x=1', body: '{"type":"ping"}' })]);
+    });
+
+    it('sends content-type, user-agent and the custom headers, ours winning over a caller spelling', async () => {
+      const target = await receiver();
+      await sender(true).send(
+        request(target.url(), {
+          headers: { 'X-Custom': 'custom-value', 'webhook-id': 'msg_1', 'Content-Type': 'text/plain' },
+        }),
+      );
+      const { headers } = target.received[0];
+      expect(headers['content-type']).toBe('application/json');
+      expect(headers['user-agent']).toBe('Pollarix-Webhooks/test');
+      expect(headers['x-custom']).toBe('custom-value');
+      expect(headers['webhook-id']).toBe('msg_1');
+      expect(headers['content-length']).toBe(String(Buffer.byteLength('{"type":"ping"}')));
+    });
+
+    it('reports a 500 as a failed attempt with the status and body', async () => {
+      const target = await receiver((_req, res) => res.writeHead(500).end('boom'));
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: false, statusCode: 500, responseBody: 'boom', error: null, errorMessage: 'HTTP 500' });
+    });
+
+    it('does not follow a redirect', async () => {
+      const redirectTarget = await receiver();
+      const target = await receiver((_req, res) => res.writeHead(302, { location: redirectTarget.url('/elsewhere') }).end());
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: false, statusCode: 302, error: null, errorMessage: 'HTTP 302' });
+      expect(target.hits).toBe(1);
+      expect(redirectTarget.hits).toBe(0);
+    });
+
+    it('keeps the first 20 KiB of a larger body and marks it truncated', async () => {
+      const target = await receiver((_req, res) => res.writeHead(200).end('a'.repeat(RESPONSE_BODY_LIMIT) + 'b'.repeat(100 * 1024)));
+      const result = await sender(true).send(request(target.url()));
+      expect(result.ok).toBe(true);
+      expect(result.responseBody).toBe('a'.repeat(RESPONSE_BODY_LIMIT));
+      expect(result.responseBodyTruncated).toBe(true);
+    });
+
+    it('stops reading an endless body after 20 KiB', async () => {
+      const target = await receiver((_req, res) => {
+        res.writeHead(200);
+        const chunk = 'x'.repeat(4096);
+        // Writes forever (until the client goes away); only a reader that stops can finish.
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      });
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, responseBodyTruncated: true, error: null });
+      expect(result.responseBody).toHaveLength(RESPONSE_BODY_LIMIT);
+    });
+
+    it('does not mark a body of exactly 20 KiB as truncated', async () => {
+      const target = await receiver((_req, res) => res.writeHead(200).end('c'.repeat(RESPONSE_BODY_LIMIT)));
+      const result = await sender(true).send(request(target.url()));
+      expect(result.responseBody).toHaveLength(RESPONSE_BODY_LIMIT);
+      expect(result.responseBodyTruncated).toBe(false);
+    });
+
+    it('reuses pooled keep-alive connections across sends', async () => {
+      const target = await receiver();
+      const client = sender(true);
+      for (let i = 0; i < 10; i += 1) {
+        expect((await client.send(request(target.url()))).ok).toBe(true);
+      }
+      expect(target.hits).toBe(10);
+      // undici frees a connection just after the response promise settles, so back-to-back sends may open a second one.
+      expect(target.connections).toBeLessThanOrEqual(2);
+    });
+
+    it.each([
+      [503, '120', 120_000],
+      [429, '0', 0],
+      [500, '120', null],
+      [200, '120', null],
+    ])('reads Retry-After on 429/503 only (status %i, value %s)', async (status, value, expected) => {
+      const target = await receiver((_req, res) => res.writeHead(status, { 'retry-after': value }).end());
+      const result = await sender(true).send(request(target.url()));
+      expect(result.statusCode).toBe(status);
+      expect(result.retryAfterMs).toBe(expected);
+    });
+
+    it('reads an HTTP-date Retry-After relative to now', async () => {
+      const at = new Date(Date.now() + 3_600_000).toUTCString();
+      const target = await receiver((_req, res) => res.writeHead(429, { 'retry-after': at }).end());
+      const result = await sender(true).send(request(target.url()));
+      expect(result.retryAfterMs).toBeGreaterThan(3_590_000);
+      expect(result.retryAfterMs).toBeLessThanOrEqual(3_600_000);
+    });
+  });
+
+  describe('failures without a response', () => {
+    it('times out a receiver that never answers, within the timeout plus a small margin', async () => {
+      const target = await receiver(() => undefined);
+      const started = Date.now();
+      const result = await sender(true).send(request(target.url(), { timeoutMs: 300 }));
+      const elapsed = Date.now() - started;
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'timeout' });
+      expect(result.errorMessage).toBe('Timed out after 300 ms');
+      expect(target.hits).toBe(1);
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(1_000);
+    });
+
+    it('times out a 200 whose body never finishes, and does not count it as a success', async () => {
+      const target = await receiver((_req, res) => {
+        res.writeHead(200);
+        res.write('partial');
+      });
+      const result = await sender(true).send(request(target.url(), { timeoutMs: 300 }));
+      expect(result).toMatchObject({ ok: false, statusCode: 200, error: 'timeout', responseBody: 'partial' });
+      expect(result.durationMs).toBeLessThan(1_000);
+    });
+
+    it('times out while name resolution hangs', async () => {
+      let release: (error: Error) => void = () => undefined;
+      const hanging: Resolver = () => new Promise((_resolve, reject) => (release = reject));
+      const result = await sender(true, hanging).send(request('http://receiver.test/', { timeoutMs: 300 }));
+      expect(result).toMatchObject({ statusCode: null, error: 'timeout', errorMessage: 'Timed out after 300 ms' });
+      expect(result.durationMs).toBeLessThan(1_000);
+      // Let the abandoned connect fail now rather than at undici's connect timeout, so close() is quick.
+      release(Object.assign(new Error('released'), { code: 'EAI_AGAIN' }));
+    });
+
+    it('reports connection_refused for a closed port', async () => {
+      const target = await receiver();
+      const port = target.port;
+      await target.close();
+      const result = await sender(true).send(request(`http://127.0.0.1:${port}/`));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'connection_refused' });
+      expect(result.errorMessage).toContain('ECONNREFUSED');
+    });
+
+    it('reports connection_reset when the receiver drops the connection', async () => {
+      const target = await receiver((req) => req.socket.destroy());
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'connection_reset' });
+    });
+
+    it('reports tls when https meets a plain-http server', async () => {
+      const target = await receiver();
+      const result = await sender(true).send(request(`https://127.0.0.1:${target.port}/`));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'tls' });
+    });
+
+    it('reports dns when a name does not resolve', async () => {
+      const result = await sender(true, fakeResolver({})).send(request('http://nowhere.test/'));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'dns' });
+      expect(result.errorMessage).toContain('ENOTFOUND');
+    });
+
+    it.each(['not a url', 'ftp://example.com/', 'file:///etc/passwd', 'javascript:alert(1)'])(
+      'reports invalid_url for %s',
+      async (url) => {
+        const result = await sender(true).send(request(url));
+        expect(result).toMatchObject({ ok: false, statusCode: null, error: 'invalid_url' });
+      },
+    );
+
+    it('never puts header values into the error message', async () => {
+      const secret = 'Bearer s3cr3t-token-value';
+      const leaky: Resolver = async () => {
+        throw Object.assign(new Error(`resolver failed for ${secret}`), { code: 'EAI_AGAIN' });
+      };
+      const result = await sender(true, leaky).send(request('http://receiver.test/', { headers: { authorization: secret } }));
+      expect(result.error).toBe('dns');
+      expect(result.errorMessage).not.toContain(secret);
+      expect(result.errorMessage).toContain('[redacted]');
+    });
+  });
+
+  describe('destinations (SPEC §8)', () => {
+    const loopbackForms = (port: number): string[] => [
+      `http://127.0.0.1:${port}/`,
+      `http://[::1]:${port}/`,
+      `http://[::ffff:127.0.0.1]:${port}/`,
+      `http://0.0.0.0:${port}/`,
+      `http://2130706433:${port}/`,
+      `http://localhost:${port}/`,
+    ];
+
+    it('refuses loopback in every form without the receiver seeing anything', async () => {
+      const target = await receiver();
+      const client = sender(false);
+      for (const url of loopbackForms(target.port)) {
+        const result = await client.send(request(url));
+        expect({ url, ...result }).toMatchObject({ url, ok: false, statusCode: null, error: 'blocked_destination' });
+        expect(result.blockedReason).toBeDefined();
+      }
+      expect(target.hits).toBe(0);
+      expect(target.connections).toBe(0);
+    });
+
+    it('reaches the same receiver through those forms when private networks are allowed', async () => {
+      const target = await receiver();
+      const client = sender(true);
+      for (const url of loopbackForms(target.port)) {
+        expect({ url, ...(await client.send(request(url))) }).toMatchObject({ url, ok: true, statusCode: 200 });
+      }
+      expect(target.hits).toBe(loopbackForms(target.port).length);
+    });
+
+    it.each([
+      ['http://169.254.169.254/latest/meta-data/', 'metadata'],
+      ['http://10.0.0.1/hook', 'private'],
+      ['http://[fd00:ec2::254]/', 'metadata'],
+      ['http://[64:ff9b::a9fe:a9fe]/', 'metadata'],
+    ])('refuses %s before connecting (%s)', async (url, reason) => {
+      // Only ever run with the guard on: these addresses must never actually be contacted.
+      const result = await sender(false).send(request(url));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'blocked_destination', blockedReason: reason });
+      expect(result.durationMs).toBeLessThan(100);
+    });
+
+    it('refuses a name that resolves to loopback, checking the resolved address', async () => {
+      const target = await receiver();
+      const result = await sender(false, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(
+        request(`http://receiver.test:${target.port}/`),
+      );
+      expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback' });
+      expect(result.errorMessage).toBe('Blocked destination receiver.test resolves to 127.0.0.1 (loopback)');
+      expect(target.hits).toBe(0);
+    });
+
+    it('refuses a name when any of its answers is blocked, even next to a public one', async () => {
+      const target = await receiver();
+      const resolver = fakeResolver({ 'mixed.test': ['93.184.216.34', '::ffff:127.0.0.1'] });
+      const result = await sender(false, resolver).send(request(`http://mixed.test:${target.port}/`));
+      expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback' });
+      expect(target.hits).toBe(0);
+    });
+
+    it('connects to the address the checked lookup returned (pinned, not re-resolved)', async () => {
+      const target = await receiver();
+      // `receiver.test` exists only in this resolver, so reaching the receiver proves its answer was used.
+      const result = await sender(true, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(
+        request(`http://receiver.test:${target.port}/hook`),
+      );
+      expect(result).toMatchObject({ ok: true, statusCode: 200 });
+      expect(target.received[0].headers.host).toBe(`receiver.test:${target.port}`);
+    });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = new Date('2025-01-01T00:00:00Z');
+
+  it.each([
+    ['0', 0],
+    ['120', 120_000],
+    [' 30 ', 30_000],
+    ['Wed, 01 Jan 2025 00:02:00 GMT', 120_000],
+    ['Wednesday, 01-Jan-25 00:00:30 GMT', 30_000],
+    ['Tue, 31 Dec 2024 23:00:00 GMT', 0],
+    ['', null],
+    ['soon', null],
+    ['-5', null],
+    ['1.5', null],
+    ['12abc', null],
+  ])('%p → %p', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+});
+
+describe('classifyAttemptError', () => {
+  const withCode = (code: string, message = code): Error => Object.assign(new Error(message), { code });
+
+  it.each([
+    ['ENOTFOUND', 'dns'],
+    ['EAI_AGAIN', 'dns'],
+    ['ECONNREFUSED', 'connection_refused'],
+    ['ECONNRESET', 'connection_reset'],
+    ['EPIPE', 'connection_reset'],
+    ['UND_ERR_SOCKET', 'connection_reset'],
+    ['UND_ERR_CONNECT_TIMEOUT', 'timeout'],
+    ['UND_ERR_HEADERS_TIMEOUT', 'timeout'],
+    ['CERT_HAS_EXPIRED', 'tls'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'tls'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'tls'],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls'],
+    ['ERR_INVALID_URL', 'invalid_url'],
+    ['EHOSTUNREACH', 'network'],
+  ])('%s → %s', (code, expected) => {
+    expect(classifyAttemptError(withCode(code))).toBe(expected);
+  });
+
+  it('looks through cause chains and AggregateErrors', () => {
+    expect(classifyAttemptError(new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') }))).toBe('connection_refused');
+    expect(classifyAttemptError(new AggregateError([new Error('x'), withCode('ECONNREFUSED')]))).toBe('connection_refused');
+  });
+
+  it('treats aborts as timeouts and unknown things as network errors', () => {
+    expect(classifyAttemptError(new DOMException('The operation was aborted', 'AbortError'))).toBe('timeout');
+    expect(classifyAttemptError('weird')).toBe('network');
+  });
+});
