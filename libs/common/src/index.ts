@@ -4,3 +4,4 @@ export * from './errors/exception.filter';
 export * from './http/http-pipeline';
 export * from './http/validation';
 export * from './ids';
+export * from './version';

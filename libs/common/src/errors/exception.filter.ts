@@ -33,7 +33,12 @@ export function toAppError(exception: unknown, req?: Request): AppError {
     }
     if (status === 405) return AppError.notFound('Method not allowed');
     if (status === 413) return new AppError(ErrorCode.PayloadTooLarge, 'Request body is larger than 1 MiB');
-    if (status === 400) return new AppError(ErrorCode.BadRequest, exception.message);
+    // Nest maps body-parser's SyntaxError and Express's URIError (bad %-encoding in the path) to a 400.
+    if (status === 400) {
+      return exception.message.startsWith('Failed to decode')
+        ? new AppError(ErrorCode.BadRequest, [{ msg: 'Malformed percent-encoding in the path', type: ErrorCode.BadRequest, loc: ['path'] }])
+        : new AppError(ErrorCode.BadRequest, [{ msg: 'Request body is not valid JSON', type: ErrorCode.BadRequest, loc: ['body'] }]);
+    }
   }
   return new AppError(ErrorCode.Internal, 'Internal server error');
 }

@@ -1,0 +1,27 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { AppConfig, ConfigModule } from '@pollarix/config';
+import { DatabaseModule } from '@pollarix/database';
+import { DeliveryModule } from '@pollarix/delivery';
+import { RedisModule } from '@pollarix/redis';
+import { AuthModule } from './auth/auth.module';
+import { EventsController } from './events/events.controller';
+import { HealthController } from './health/health.controller';
+import { ApiRateLimitMiddleware } from './rate-limit/api-rate-limit.middleware';
+import { WebhooksModule } from './webhooks/webhooks.module';
+
+@Module({})
+export class ApiModule implements NestModule {
+  /** The whole API for a validated configuration (tests pass their own). */
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [ConfigModule.withConfig(config), DatabaseModule, RedisModule, DeliveryModule, AuthModule, WebhooksModule],
+      controllers: [EventsController, HealthController],
+      providers: [ApiRateLimitMiddleware],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ApiRateLimitMiddleware).forRoutes('*');
+  }
+}

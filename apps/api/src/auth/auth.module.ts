@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { ApiAuthGuard } from './api-auth.guard';
+import { SessionController } from './session.controller';
+import { SessionStore } from './session.store';
+import { BearerTokenStrategy, SessionCookieStrategy } from './strategies';
+import { CachedTokenVerifier } from './token-verifier';
+
+@Module({
+  imports: [PassportModule.register({ session: false })],
+  controllers: [SessionController],
+  providers: [CachedTokenVerifier, SessionStore, BearerTokenStrategy, SessionCookieStrategy, ApiAuthGuard],
+  exports: [ApiAuthGuard, CachedTokenVerifier],
+})
+export class AuthModule {}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { Principal } from '@pollarix/auth';
+import type { Request } from 'express';
+import { Strategy as BearerStrategy } from 'passport-http-bearer';
+import { Strategy as CustomStrategy } from 'passport-custom';
+import { CachedTokenVerifier } from './token-verifier';
+import { SessionStore } from './session.store';
+
+export const SESSION_COOKIE = 'pollarix_session';
+export const CSRF_COOKIE = 'pollarix_csrf';
+
+/** `Authorization: Bearer plx_…` → the token's principal. */
+@Injectable()
+export class BearerTokenStrategy extends PassportStrategy(BearerStrategy, 'bearer') {
+  constructor(private readonly tokens: CachedTokenVerifier) {
+    super();
+  }
+
+  async validate(secret: string): Promise<Principal | false> {
+    const principal = await this.tokens.verify(secret);
+    return principal ? { ...principal, via: 'bearer' } : false;
+  }
+}
+
+/** The `pollarix_session` cookie → the principal of the token the session was opened with. */
+@Injectable()
+export class SessionCookieStrategy extends PassportStrategy(CustomStrategy, 'session') {
+  constructor(
+    private readonly sessions: SessionStore,
+    private readonly tokens: CachedTokenVerifier,
+  ) {
+    super();
+  }
+
+  async validate(req: Request): Promise<Principal | false> {
+    // An Authorization header means the caller chose bearer auth: a bad one must not fall back to a cookie.
+    if (req.headers.authorization !== undefined) return false;
+    const sessionId: unknown = req.cookies?.[SESSION_COOKIE];
+    if (typeof sessionId !== 'string') return false;
+    const session = await this.sessions.find(sessionId);
+    if (!session) return false;
+    // The token behind a session may have been revoked since the login.
+    const principal = await this.tokens.findActive(session.tokenId);
+    return principal ? { ...principal, via: 'session', sessionId, csrf: session.csrf } : false;
+  }
+}

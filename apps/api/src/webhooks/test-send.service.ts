@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { AppError, ErrorCode, newId } from '@pollarix/common';
+import { AppConfig } from '@pollarix/config';
+import { Database } from '@pollarix/database';
+import { SendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
+import { TestSendDto, TestSendResultDto } from './dto/webhook.dto';
+import { WebhooksService, webhookNotFound } from './webhooks.service';
+
+/** Sends a WEBHOOK_TEST event now, with the sender, timeout and SSRF rules of real deliveries. */
+@Injectable()
+export class TestSendService {
+  constructor(
+    private readonly db: Database,
+    private readonly config: AppConfig,
+    private readonly sender: WebhookSender,
+    private readonly webhooks: WebhooksService,
+  ) {}
+
+  async send(departmentId: string, dto: TestSendDto): Promise<TestSendResultDto> {
+    this.webhooks.assertAllowedDestination(dto.url);
+    let headers: Record<string, string> = { ...(dto.headers ?? {}) };
+    let secrets: string[] = [];
+    if (dto.webhookId !== undefined) {
+      const webhook = await this.db.repos.webhooks.findInDepartment(departmentId, dto.webhookId);
+      const signing = webhook && (await this.db.repos.webhooks.getSigningSecrets(departmentId, webhook.id));
+      if (!webhook || !signing) throw webhookNotFound(dto.webhookId);
+      // Headers given in the request override the webhook's, to try a change before saving it.
+      headers = { ...webhook.headers, ...headers };
+      secrets = signing.previous ? [signing.current, signing.previous] : [signing.current];
+    }
+
+    const body = JSON.stringify({
+      id: newId('evt'),
+      type: 'WEBHOOK_TEST',
+      timestamp: new Date().toISOString(),
+      departmentId,
+      data: { message: 'Test event from Pollarix Webhooks', ...(dto.webhookId ? { webhookId: dto.webhookId } : {}) },
+    });
+    const msgId = newId('msg');
+    const identity =
+      secrets.length > 0
+        ? signingHeaders(secrets, msgId, body)
+        : { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)) };
+
+    const result = await this.sender.send({
+      url: dto.url,
+      body,
+      headers: { ...headers, ...identity },
+      timeoutMs: this.config.deliveryTimeoutMs,
+    });
+    if (result.ok) return { delivered: true, statusCode: result.statusCode!, durationMs: result.durationMs };
+    throw failure(result);
+  }
+}
+
+function failure(result: SendResult): AppError {
+  if (result.error === 'blocked_destination') {
+    return AppError.field(ErrorCode.BlockedDestination, ['body', 'url'], `Destination is not allowed: ${result.errorMessage}`);
+  }
+  const msg =
+    result.error === null
+      ? `Receiver answered HTTP ${result.statusCode} (a 2xx is required)`
+      : `Delivery failed (${result.error}): ${result.errorMessage}`;
+  return new AppError(ErrorCode.DeliveryFailed, msg);
+}

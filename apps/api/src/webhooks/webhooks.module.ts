@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { TestSendLimiter } from '../rate-limit/test-send.limiter';
+import { TestSendService } from './test-send.service';
+import { WebhooksController } from './webhooks.controller';
+import { WebhooksService } from './webhooks.service';
+
+@Module({
+  imports: [AuthModule],
+  controllers: [WebhooksController],
+  providers: [WebhooksService, TestSendService, TestSendLimiter],
+})
+export class WebhooksModule {}

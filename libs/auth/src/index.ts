@@ -1,0 +1,2 @@
+export * from './token-secret';
+export * from './token.service';
