@@ -378,9 +378,14 @@ describe('unexpected failures', () => {
     expect((await call(api.baseUrl, 'GET', path(dept), { token })).status).toBe(200);
     // Pull the database out from under the running app.
     await api.db.dataSource.destroy();
-    const res = await call(api.baseUrl, 'GET', path(dept), { token });
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ status: 500, detail: [{ msg: 'Internal server error', type: 'internal_error' }] });
-    await api.app.close().catch(() => undefined);
+    try {
+      const res = await call(api.baseUrl, 'GET', `${path(dept)}wh_any`, { token });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ status: 500, detail: [{ msg: 'Internal server error', type: 'internal_error' }] });
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+    } finally {
+      await api.db.dataSource.initialize();
+      await api.close();
+    }
   });
 });

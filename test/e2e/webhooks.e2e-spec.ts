@@ -285,3 +285,38 @@ describe('webhook configuration API', () => {
     expect(await ui.text()).toContain('swagger');
   });
 });
+
+describe('the list cache across API processes', () => {
+  let first: TestApi;
+  let second: TestApi;
+  beforeAll(async () => {
+    first = await startApi();
+    second = await startApi();
+  });
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  it('a write through one process is seen by the lists of the others', async () => {
+    const dept = uniqueDepartment();
+    const token = await first.token([dept]);
+    const list = async (api: TestApi) => (await call(api.baseUrl, 'GET', base(dept), { token })).body.webhooks as { id: string; name: string }[];
+    expect(await list(second)).toEqual([]);
+    const id = (await call(first.baseUrl, 'POST', base(dept), { token, body: sample() })).body.webhooks[0].id;
+    await waitFor(async () => (await list(second)).length === 1);
+    await call(first.baseUrl, 'PUT', `${base(dept)}/${id}`, { token, body: sample({ name: 'Renamed' }) });
+    await waitFor(async () => (await list(second))[0]?.name === 'Renamed');
+    await call(first.baseUrl, 'DELETE', `${base(dept)}/${id}`, { token });
+    await waitFor(async () => (await list(second)).length === 0);
+  });
+});
+
+/** Polls a condition every 10 ms, failing after 2 s (far below the cache's 5 s TTL, so only the announcement can satisfy it). */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 2 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

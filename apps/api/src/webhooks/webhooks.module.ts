@@ -3,11 +3,12 @@ import { AuthModule } from '../auth/auth.module';
 import { TestSendLimiter } from '../rate-limit/test-send.limiter';
 import { TestSendService } from './test-send.service';
 import { WebhooksController } from './webhooks.controller';
+import { WebhookListCache } from './webhook-list.cache';
 import { WebhooksService } from './webhooks.service';
 
 @Module({
   imports: [AuthModule],
   controllers: [WebhooksController],
-  providers: [WebhooksService, TestSendService, TestSendLimiter],
+  providers: [WebhooksService, TestSendService, TestSendLimiter, WebhookListCache],
 })
 export class WebhooksModule {}

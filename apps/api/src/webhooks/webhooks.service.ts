@@ -5,6 +5,7 @@ import { Database, Repositories, StoredResponse, WebhookFields } from '@pollarix
 import { blockedLiteralDestination, generateSecret } from '@pollarix/delivery';
 import { createHash } from 'node:crypto';
 import { CreatedWebhookListDto, CreateWebhookDto, SecretDto, UpdateWebhookDto, WebhookListDto } from './dto/webhook.dto';
+import { WebhookListCache } from './webhook-list.cache';
 import { toWebhookDto } from './webhook.mapper';
 
 /** How long a rotated-out secret keeps signing alongside the new one. */
@@ -22,10 +23,11 @@ export class WebhooksService {
   constructor(
     private readonly db: Database,
     private readonly config: AppConfig,
+    private readonly cache: WebhookListCache,
   ) {}
 
   async list(departmentId: string): Promise<WebhookListDto> {
-    const webhooks = await this.db.repos.webhooks.listByDepartment(departmentId);
+    const webhooks = await this.cache.list(departmentId, () => this.db.repos.webhooks.listByDepartment(departmentId));
     return { departmentId, webhooks: webhooks.map(toWebhookDto) };
   }
 
@@ -38,7 +40,9 @@ export class WebhooksService {
   async create(departmentId: string, dto: CreateWebhookDto, idempotencyKey?: string): Promise<CreateResult> {
     const fields = this.toFields(dto);
     if (idempotencyKey === undefined) {
-      return { body: await this.db.transaction((repos) => this.insert(repos, departmentId, fields)), replayed: false };
+      const body = await this.db.transaction((repos) => this.insert(repos, departmentId, fields));
+      await this.cache.changed(departmentId);
+      return { body, replayed: false };
     }
     if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw AppError.field(ErrorCode.BadRequest, ['header', 'Idempotency-Key'], 'Idempotency-Key must be 1 to 255 visible ASCII characters');
@@ -47,7 +51,7 @@ export class WebhooksService {
     const earlier = await this.db.repos.idempotency.find(departmentId, idempotencyKey);
     if (earlier) return replay(earlier, requestHash);
 
-    return this.db.transaction(async (repos) => {
+    const result = await this.db.transaction(async (repos) => {
       // Under the department lock a concurrent twin has either committed (and is replayed) or waits.
       await repos.webhooks.lockDepartment(departmentId);
       const raced = await repos.idempotency.find(departmentId, idempotencyKey);
@@ -56,6 +60,8 @@ export class WebhooksService {
       await repos.idempotency.save(departmentId, idempotencyKey, { requestHash, status: 201, body });
       return { body, replayed: false };
     });
+    if (!result.replayed) await this.cache.changed(departmentId);
+    return result;
   }
 
   async update(departmentId: string, webhookId: string, dto: UpdateWebhookDto): Promise<WebhookListDto> {
@@ -64,11 +70,13 @@ export class WebhooksService {
     }
     const updated = await this.db.repos.webhooks.update(departmentId, webhookId, this.toFields(dto));
     if (!updated) throw webhookNotFound(webhookId);
+    await this.cache.changed(departmentId);
     return { departmentId, webhooks: [toWebhookDto(updated)] };
   }
 
   async delete(departmentId: string, webhookId: string): Promise<void> {
     if (!(await this.db.repos.webhooks.delete(departmentId, webhookId))) throw webhookNotFound(webhookId);
+    await this.cache.changed(departmentId);
   }
 
   async getSecret(departmentId: string, webhookId: string): Promise<SecretDto> {
