@@ -80,8 +80,8 @@ function startServer(kind: string, port: number, env: NodeJS.ProcessEnv): Promis
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
   child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
 }

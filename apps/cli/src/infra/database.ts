@@ -1,0 +1,56 @@
+import { SecretBox } from '@pollarix/common';
+import { AppConfig } from '@pollarix/config';
+import { dataSourceOptions, Repositories } from '@pollarix/database';
+import { LocalService } from '@pollarix/devinfra';
+import { DataSource } from 'typeorm';
+import { CliError, errorMessage } from '../cli-error';
+import { Say, startLocalDatabase } from './local-services';
+
+export interface DatabaseSession {
+  dataSource: DataSource;
+  repos: Repositories;
+  /** True when DATABASE_URL is unset and the local development PostgreSQL is used. */
+  local: boolean;
+}
+
+export interface DatabaseOptions {
+  /** Apply pending migrations, only to the local development database (a fresh clone just works). */
+  migrateLocal?: boolean;
+}
+
+const stderr: Say = (line) => process.stderr.write(`${line}\n`);
+
+/** Password-free form of a connection string, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/**
+ * Runs `work` against DATABASE_URL, or against the local PostgreSQL when it is unset: reused when
+ * `npm start` (or anything else) already serves it, otherwise started here and stopped afterwards.
+ */
+export async function withDatabase<T>(
+  config: AppConfig,
+  options: DatabaseOptions,
+  work: (session: DatabaseSession) => Promise<T>,
+): Promise<T> {
+  let localService: LocalService | undefined;
+  const url = config.databaseUrl ?? (localService = await startLocalDatabase(config, stderr)).url;
+  const dataSource = new DataSource(dataSourceOptions(url, { logging: false }));
+  try {
+    try {
+      await dataSource.initialize();
+    } catch (error) {
+      throw new CliError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${errorMessage(error)}`);
+    }
+    if (!config.databaseUrl && options.migrateLocal) {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      if (applied.length > 0) stderr(`Applied ${applied.length} migration(s) to the local database`);
+    }
+    const repos = new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKey));
+    return await work({ dataSource, repos, local: !config.databaseUrl });
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await localService?.stop();
+  }
+}

