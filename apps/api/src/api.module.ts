@@ -4,7 +4,11 @@ import { DatabaseModule } from '@pollarix/database';
 import { DeliveryModule } from '@pollarix/delivery';
 import { RedisModule } from '@pollarix/redis';
 import { AuthModule } from './auth/auth.module';
+import { PublisherModule } from '@pollarix/events';
+import { QueueModule } from '@pollarix/queue';
+import { DeliveriesModule } from './deliveries/deliveries.module';
 import { EventsController } from './events/events.controller';
+import { InternalEventsController } from './events/internal-events.controller';
 import { HealthController } from './health/health.controller';
 import { ApiRateLimitMiddleware } from './rate-limit/api-rate-limit.middleware';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -15,8 +19,18 @@ export class ApiModule implements NestModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.withConfig(config), DatabaseModule, RedisModule, DeliveryModule, AuthModule, WebhooksModule],
-      controllers: [EventsController, HealthController],
+      imports: [
+        ConfigModule.withConfig(config),
+        DatabaseModule,
+        RedisModule,
+        QueueModule.register('producer'),
+        PublisherModule,
+        DeliveryModule,
+        AuthModule,
+        WebhooksModule,
+        DeliveriesModule,
+      ],
+      controllers: [EventsController, InternalEventsController, HealthController],
       providers: [ApiRateLimitMiddleware],
     };
   }

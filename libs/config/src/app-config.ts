@@ -26,6 +26,13 @@ export class AppConfig {
   readonly deliveryTimeoutMs!: number;
   readonly deliveryRetryScheduleMs!: readonly number[];
   readonly deliveryAllowPrivateNetworks!: boolean;
+  /** Attempts in flight per webhook per worker process, so one slow receiver cannot take every slot. */
+  readonly webhookMaxInFlight!: number;
+  /** BullMQ lock duration and stalled-job check interval: how soon a killed worker's jobs run again. */
+  readonly queueLockDurationMs!: number;
+  readonly sweeperIntervalMs!: number;
+  /** How overdue a pending delivery or an unqueued event must be before the sweeper re-queues it. */
+  readonly sweeperGraceMs!: number;
   readonly secretsEncryptionKey!: Buffer;
   readonly rateLimitPerMinute!: number;
   readonly maxWebhooksPerDepartment!: number;
@@ -105,6 +112,10 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ?? 15_000,
     deliveryRetryScheduleMs: parseDurationList(env.DELIVERY_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE)!,
     deliveryAllowPrivateNetworks: env.DELIVERY_ALLOW_PRIVATE_NETWORKS ?? false,
+    webhookMaxInFlight: env.WEBHOOK_MAX_IN_FLIGHT ?? Math.max(1, Math.ceil((env.WORKER_CONCURRENCY ?? 100) / 2)),
+    queueLockDurationMs: parseDuration(env.QUEUE_LOCK_DURATION ?? '30s')!,
+    sweeperIntervalMs: parseDuration(env.SWEEPER_INTERVAL ?? '30s')!,
+    sweeperGraceMs: parseDuration(env.SWEEPER_GRACE ?? '1m')!,
     secretsEncryptionKey: env.SECRETS_ENCRYPTION_KEY ? decodeKey(env.SECRETS_ENCRYPTION_KEY) : devEncryptionKey(dataDir),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ?? 600,
     maxWebhooksPerDepartment: env.MAX_WEBHOOKS_PER_DEPARTMENT ?? 20,

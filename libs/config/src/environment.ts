@@ -58,6 +58,18 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(DURATION_LIST, { message: 'must be a comma-separated list of durations like 5s,5m,30m' })
   DELIVERY_RETRY_SCHEDULE?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
+  WEBHOOK_MAX_IN_FLIGHT?: number;
+
+  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30s' })
+  QUEUE_LOCK_DURATION?: string;
+
+  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30s' })
+  SWEEPER_INTERVAL?: string;
+
+  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 1m' })
+  SWEEPER_GRACE?: string;
+
   @IsOptional() @Transform(toBool) @IsBoolean()
   DELIVERY_ALLOW_PRIVATE_NETWORKS?: boolean;
 

@@ -3,6 +3,8 @@ import { SecretBox } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { DataSource, EntityManager } from 'typeorm';
 import { ApiTokenRepository } from './repositories/api-token.repository';
+import { DeliveryRepository } from './repositories/delivery.repository';
+import { EventRepository } from './repositories/event.repository';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { WebhookRepository } from './repositories/webhook.repository';
 
@@ -11,11 +13,15 @@ export class Repositories {
   readonly webhooks: WebhookRepository;
   readonly tokens: ApiTokenRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly events: EventRepository;
+  readonly deliveries: DeliveryRepository;
 
   constructor(manager: EntityManager, box: SecretBox) {
     this.webhooks = new WebhookRepository(manager, box);
     this.tokens = new ApiTokenRepository(manager);
     this.idempotency = new IdempotencyRepository(manager, box);
+    this.events = new EventRepository(manager);
+    this.deliveries = new DeliveryRepository(manager);
   }
 }
 

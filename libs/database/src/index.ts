@@ -6,3 +6,5 @@ export * from './migrations';
 export * from './repositories/api-token.repository';
 export * from './repositories/idempotency.repository';
 export * from './repositories/webhook.repository';
+export * from './repositories/delivery.repository';
+export * from './repositories/event.repository';

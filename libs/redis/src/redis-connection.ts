@@ -19,3 +19,4 @@ export function createRedisConnection(url: string, name: string, overrides: Redi
   client.on('ready', () => (lastError = ''));
   return client;
 }
+

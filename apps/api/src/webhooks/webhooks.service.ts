@@ -70,12 +70,19 @@ export class WebhooksService {
     }
     const updated = await this.db.repos.webhooks.update(departmentId, webhookId, this.toFields(dto));
     if (!updated) throw webhookNotFound(webhookId);
+    // Deactivated: what was pending is cancelled (recoverable with recover once active again).
+    if (!updated.isActive) await this.db.repos.deliveries.cancelPendingForWebhook(webhookId);
     await this.cache.changed(departmentId);
     return { departmentId, webhooks: [toWebhookDto(updated)] };
   }
 
   async delete(departmentId: string, webhookId: string): Promise<void> {
-    if (!(await this.db.repos.webhooks.delete(departmentId, webhookId))) throw webhookNotFound(webhookId);
+    const deleted = await this.db.transaction(async (repos) => {
+      if (!(await repos.webhooks.delete(departmentId, webhookId))) return false;
+      await repos.deliveries.cancelPendingForWebhook(webhookId);
+      return true;
+    });
+    if (!deleted) throw webhookNotFound(webhookId);
     await this.cache.changed(departmentId);
   }
 

@@ -42,6 +42,14 @@ export class WebhookEntity {
   @Column({ name: 'disabled_reason', type: 'varchar', length: 200, nullable: true })
   disabledReason!: string | null;
 
+  /** Start of the current streak of failed deliveries (no success since); null when healthy. */
+  @Column({ name: 'failing_since', type: 'timestamptz', nullable: true })
+  failingSince!: Date | null;
+
+  /** Failed deliveries in the current streak. */
+  @Column({ name: 'failure_streak', type: 'integer', default: 0 })
+  failureStreak!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,6 +1,7 @@
 import { SecretBox } from '@pollarix/common';
 import { EntityManager } from 'typeorm';
 import { WebhookEntity } from '../entities/webhook.entity';
+import { returningRows } from './raw-query';
 
 /** A webhook as the rest of the code sees it: header values in clear, secrets kept apart. */
 export interface Webhook {
@@ -125,6 +126,66 @@ export class WebhookRepository {
       current: this.box.open(row.secretSealed),
       previous: overlapping ? this.box.open(row.previousSecretSealed!) : null,
     };
+  }
+
+  /** Ids of the department's active webhooks subscribed to `type` that existed at `at`. */
+  async findSubscribedIds(departmentId: string, type: string, at: Date): Promise<string[]> {
+    const rows: { id: string }[] = await this.manager.query(
+      `SELECT id FROM webhooks WHERE department_id = $1 AND is_active AND $2 = ANY(events) AND created_at <= $3`,
+      [departmentId, type, at],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** The webhook as an attempt needs it now: current URL, headers and signing secrets; null if deleted. */
+  async findForDelivery(id: string, now = new Date()): Promise<{ webhook: Webhook; secrets: string[] } | null> {
+    const row = await this.table.findOne({
+      where: { id },
+      select: {
+        id: true, departmentId: true, name: true, url: true, events: true, headersSealed: true, isActive: true,
+        disabledReason: true, createdAt: true, updatedAt: true, secretSealed: true, previousSecretSealed: true, previousSecretExpiresAt: true,
+      },
+    });
+    if (!row) return null;
+    const secrets = [this.box.open(row.secretSealed)];
+    if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
+      secrets.push(this.box.open(row.previousSecretSealed));
+    }
+    return { webhook: this.toWebhook(row), secrets };
+  }
+
+  /** A success ends the failing streak of these webhooks. */
+  async resetFailureStreaks(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.manager.query(`UPDATE webhooks SET failing_since = NULL, failure_streak = 0 WHERE id = ANY($1) AND failure_streak > 0`, [ids]);
+  }
+
+  /**
+   * Counts a failed delivery into the webhook's streak (which began at the earliest failed delivery's
+   * creation) and disables the webhook when the streak spans `minDurationMs` and `minFailures`.
+   * Returns true when this call disabled it.
+   */
+  async recordFailedDelivery(id: string, deliveryCreatedAt: Date, minFailures: number, minDurationMs: number, now = new Date()): Promise<boolean> {
+    const rows = await returningRows<{ was_active: boolean; is_active: boolean }>(
+      this.manager,
+      `UPDATE webhooks w
+          SET failure_streak = w.failure_streak + 1,
+              failing_since = LEAST(COALESCE(w.failing_since, $2), $2),
+              is_active = w.is_active AND NOT (w.failure_streak + 1 >= $3 AND LEAST(COALESCE(w.failing_since, $2), $2) <= $4),
+              disabled_reason = CASE WHEN w.is_active AND w.failure_streak + 1 >= $3 AND LEAST(COALESCE(w.failing_since, $2), $2) <= $4
+                                     THEN 'failing' ELSE w.disabled_reason END
+         FROM (SELECT id, is_active FROM webhooks WHERE id = $1 FOR UPDATE) AS before
+        WHERE w.id = before.id
+       RETURNING before.is_active AS was_active, w.is_active`,
+      [id, deliveryCreatedAt, minFailures, new Date(now.getTime() - minDurationMs)],
+    );
+    return rows.length > 0 && rows[0].was_active && !rows[0].is_active;
+  }
+
+  /** Sets an active webhook inactive with a reason; true when it was active. */
+  async disable(id: string, reason: string): Promise<boolean> {
+    const result = await this.table.update({ id, isActive: true }, { isActive: false, disabledReason: reason });
+    return (result.affected ?? 0) > 0;
   }
 
   /** The current secret becomes the previous one, signing alongside the new one until `overlapUntil`. */

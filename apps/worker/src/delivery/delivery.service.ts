@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@pollarix/config';
+import { Database, EventEntity } from '@pollarix/database';
+import { signingHeaders, WebhookSender } from '@pollarix/delivery';
+import { toEnvelope } from '@pollarix/events';
+import type { DeliverJob } from '@pollarix/queue';
+import { AttemptLog } from './attempt-log';
+import { InFlightLimiter } from './in-flight';
+import { decide } from './outcome';
+import { WebhookDisabler } from './webhook-disabler';
+
+export type AttemptResult =
+  /** The job no longer matches the delivery (done, cancelled, or a duplicate of an attempt already made). */
+  | { kind: 'stale' }
+  /** The webhook is gone or inactive: the delivery is now cancelled. */
+  | { kind: 'cancelled' }
+  /** This webhook already has its share of in-flight attempts here: try again shortly, no attempt counted. */
+  | { kind: 'throttled' }
+  | { kind: 'attempted'; next: { attempt: number; delayMs: number } | null };
+
+const EVENT_CACHE_SIZE = 5_000;
+
+/** One delivery attempt, from the delivery's current state to its logged outcome (SPEC §7). */
+@Injectable()
+export class DeliveryService {
+  private readonly inFlight: InFlightLimiter;
+  // Events are immutable: fanned-out deliveries of one event share one read.
+  private readonly events = new Map<string, EventEntity>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly config: AppConfig,
+    private readonly sender: WebhookSender,
+    private readonly log: AttemptLog,
+    private readonly disabler: WebhookDisabler,
+  ) {
+    this.inFlight = new InFlightLimiter(config.webhookMaxInFlight);
+  }
+
+  async attempt(job: DeliverJob): Promise<AttemptResult> {
+    const delivery = await this.db.repos.deliveries.findById(job.deliveryId);
+    if (!delivery || delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt) return { kind: 'stale' };
+    // Each attempt uses the webhook as it is now: URL, headers, secrets.
+    const target = await this.db.repos.webhooks.findForDelivery(delivery.webhookId);
+    if (!target || !target.webhook.isActive) {
+      await this.db.repos.deliveries.cancel(delivery.id);
+      return { kind: 'cancelled' };
+    }
+    const { webhook, secrets } = target;
+    if (!this.inFlight.tryAcquire(webhook.id)) return { kind: 'throttled' };
+
+    let outcome;
+    const requestedAt = new Date();
+    try {
+      const event = await this.event(delivery.eventId);
+      const body = JSON.stringify(toEnvelope(event));
+      const result = await this.sender.send({
+        url: webhook.url,
+        body,
+        headers: { ...webhook.headers, ...signingHeaders(secrets, delivery.id, body, requestedAt) },
+        timeoutMs: this.config.deliveryTimeoutMs,
+      });
+      outcome = { result, decision: decide(result, job.attempt - delivery.chainStart, this.config.deliveryRetryScheduleMs) };
+    } finally {
+      this.inFlight.release(webhook.id);
+    }
+
+    const { result, decision } = outcome;
+    await this.log.record({
+      deliveryId: delivery.id,
+      webhookId: webhook.id,
+      attempt: job.attempt,
+      requestedAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      responseBody: result.responseBody,
+      responseBodyTruncated: result.responseBodyTruncated,
+      error: result.error ?? (result.ok ? null : 'http_status'),
+      errorMessage: result.errorMessage,
+      status: decision.status,
+      nextAttemptAt: decision.retryInMs === null ? null : new Date(Date.now() + decision.retryInMs),
+    });
+
+    if (decision.gone) {
+      await this.disabler.disable(webhook.id, webhook.departmentId, 'gone');
+    } else if (decision.status === 'failed') {
+      const disabled = await this.db.repos.webhooks.recordFailedDelivery(
+        webhook.id,
+        delivery.createdAt,
+        this.config.autoDisableMinFailures,
+        this.config.autoDisableAfterMs,
+      );
+      if (disabled) await this.disabler.disabled(webhook.id, webhook.departmentId, 'failing');
+    }
+    return { kind: 'attempted', next: decision.retryInMs === null ? null : { attempt: job.attempt + 1, delayMs: decision.retryInMs } };
+  }
+
+  private async event(id: string): Promise<EventEntity> {
+    const cached = this.events.get(id);
+    if (cached) return cached;
+    const event = await this.db.repos.events.findById(id);
+    if (!event) throw new Error(`Event ${id} of a pending delivery is missing`);
+    if (this.events.size >= EVENT_CACHE_SIZE) this.events.delete(this.events.keys().next().value!);
+    this.events.set(id, event);
+    return event;
+  }
+}

@@ -1,0 +1,31 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '@pollarix/config';
+import { FanOutJob, JobName, QueueName } from '@pollarix/queue';
+import { Job } from 'bullmq';
+import { FanOutService } from '../delivery/fan-out.service';
+import { startWorker } from './worker-setup';
+
+@Processor(QueueName.Events, { autorun: false })
+export class EventsProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly fanOut: FanOutService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    // Fan-outs are short database transactions: a few at a time suffice.
+    startWorker(this.worker, this.config, Math.min(20, this.config.workerConcurrency));
+  }
+
+  async process(job: Job<FanOutJob>): Promise<number> {
+    switch (job.name) {
+      case JobName.FanOut:
+        return this.fanOut.fanOut(job.data.eventId);
+      default:
+        throw new Error(`No handler for job ${job.name} on queue ${QueueName.Events}`);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** One HTTP attempt of a delivery, as the receiver answered it (or why it could not). */
+@Entity('delivery_attempts')
+@Index('UQ_delivery_attempts_delivery_attempt', ['deliveryId', 'attempt'], { unique: true })
+@Index('IDX_delivery_attempts_requested', ['requestedAt'])
+export class DeliveryAttemptEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'PK_delivery_attempts' })
+  id!: string;
+
+  @Column({ name: 'delivery_id', type: 'varchar', length: 32 })
+  deliveryId!: string;
+
+  @Column({ type: 'integer' })
+  attempt!: number;
+
+  @Column({ name: 'requested_at', type: 'timestamptz' })
+  requestedAt!: Date;
+
+  @Column({ name: 'duration_ms', type: 'integer' })
+  durationMs!: number;
+
+  @Column({ name: 'status_code', type: 'integer', nullable: true })
+  statusCode!: number | null;
+
+  /** The first 20 KiB of the receiver's answer. */
+  @Column({ name: 'response_body', type: 'text', default: '' })
+  responseBody!: string;
+
+  @Column({ name: 'response_body_truncated', type: 'boolean', default: false })
+  responseBodyTruncated!: boolean;
+
+  /** timeout | dns | connection_refused | connection_reset | tls | blocked_destination | http | … */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  error!: string | null;
+
+  @Column({ name: 'error_message', type: 'varchar', length: 500, nullable: true })
+  errorMessage!: string | null;
+}

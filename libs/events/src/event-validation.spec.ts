@@ -1,0 +1,41 @@
+import { validateEvent } from './event-validation';
+
+const completed = { surveyId: 's1', responseId: 'r1', completedAt: '2026-11-26T10:00:00Z' };
+
+describe('validateEvent', () => {
+  it('accepts every catalog example with extra data properties', () => {
+    expect(validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'dept_1', data: { ...completed, extra: true } })).toEqual([]);
+    expect(
+      validateEvent({
+        type: 'SURVEY_STATUS_CHANGED',
+        departmentId: 'd',
+        data: { surveyId: 's', previousStatus: 'draft', status: 'active', changedAt: '2026-11-26T10:00:00.000Z' },
+      }),
+    ).toEqual([]);
+    expect(
+      validateEvent({ type: 'COUPON_REDEEMED', departmentId: 'd', id: 'evt_1', data: { couponId: 'c', code: 'X', redeemedAt: '2026-11-26T10:00:00Z', value: { amount: 5, currency: 'EUR' } } }),
+    ).toEqual([]);
+  });
+
+  it('names a missing required data field', () => {
+    const problems = validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', data: { surveyId: 's1', completedAt: '2026-11-26T10:00:00Z' } });
+    expect(problems).toEqual([expect.objectContaining({ loc: ['data', 'responseId'] })]);
+  });
+
+  it.each([
+    ['an unknown type', { type: 'NOPE', departmentId: 'd', data: {} }, ['type']],
+    ['a missing department', { type: 'SURVEY_COMPLETED', data: completed }, ['departmentId']],
+    ['data not an object', { type: 'SURVEY_COMPLETED', departmentId: 'd', data: [1] }, ['data']],
+    ['a bad date-time', { type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, completedAt: 'yesterday' } }, ['data', 'completedAt']],
+    ['a bad status', { type: 'SURVEY_STATUS_CHANGED', departmentId: 'd', data: { surveyId: 's', previousStatus: 'x', status: 'active', changedAt: '2026-11-26T10:00:00Z' } }, ['data', 'previousStatus']],
+    ['a bad id', { type: 'SURVEY_COMPLETED', departmentId: 'd', id: 'has space', data: completed }, ['id']],
+    ['an unknown field', { type: 'SURVEY_COMPLETED', departmentId: 'd', data: completed, colour: 1 }, ['colour']],
+  ])('rejects %s', (_label, event, loc) => {
+    expect(validateEvent(event).map((p) => p.loc)).toContainEqual(loc);
+  });
+
+  it('rejects events over 1 MiB', () => {
+    const problems = validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, blob: 'x'.repeat(1024 * 1024) } });
+    expect(problems).toEqual([expect.objectContaining({ msg: expect.stringContaining('1 MiB') })]);
+  });
+});

@@ -1,0 +1,54 @@
+import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { EVENT_CATALOG } from './catalog';
+import type { EventInput } from './envelope';
+
+/** Largest accepted serialized event (type, department, data): the API's body limit. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const DEPARTMENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface EventProblem {
+  msg: string;
+  /** Path below the event, e.g. ['data', 'surveyId']. */
+  loc: (string | number)[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+addFormats(ajv);
+const VALIDATORS = new Map<string, ValidateFunction>(EVENT_CATALOG.map((entry) => [entry.type, ajv.compile(entry.schema)]));
+
+/** Every problem of an event a producer wants to publish; empty when it may be published. */
+export function validateEvent(input: unknown): EventProblem[] {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return [{ msg: 'An event must be a JSON object', loc: [] }];
+  const event = input as Partial<Record<keyof EventInput, unknown>>;
+  const problems: EventProblem[] = [];
+  const allowed = new Set(['type', 'departmentId', 'data', 'id', 'timestamp']);
+  for (const key of Object.keys(event)) if (!allowed.has(key)) problems.push({ msg: 'Unknown field', loc: [key] });
+
+  if (typeof event.departmentId !== 'string' || !DEPARTMENT_ID_PATTERN.test(event.departmentId)) {
+    problems.push({ msg: 'departmentId is required: letters, digits, _ and -, at most 64', loc: ['departmentId'] });
+  }
+  if (event.id !== undefined && (typeof event.id !== 'string' || !EVENT_ID_PATTERN.test(event.id))) {
+    problems.push({ msg: 'id must be 1 to 64 letters, digits, _ . : or -', loc: ['id'] });
+  }
+  if (event.timestamp !== undefined && (typeof event.timestamp !== 'string' || Number.isNaN(Date.parse(event.timestamp)))) {
+    problems.push({ msg: 'timestamp must be an ISO-8601 date-time', loc: ['timestamp'] });
+  }
+  const validate = typeof event.type === 'string' ? VALIDATORS.get(event.type) : undefined;
+  if (!validate) {
+    problems.push({ msg: `type must be one of ${[...VALIDATORS.keys()].join(', ')}`, loc: ['type'] });
+  } else if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) {
+    problems.push({ msg: 'data must be a JSON object', loc: ['data'] });
+  } else if (!validate(event.data)) {
+    for (const error of validate.errors ?? []) {
+      const path = error.instancePath.split('/').filter(Boolean);
+      const missing = error.keyword === 'required' ? [(error.params as { missingProperty: string }).missingProperty] : [];
+      problems.push({ msg: `data${error.instancePath.replace(/\//g, '.')} ${error.message ?? 'is invalid'}`, loc: ['data', ...path, ...missing] });
+    }
+  }
+  if (problems.length === 0 && Buffer.byteLength(JSON.stringify(event)) > MAX_EVENT_BYTES) {
+    problems.push({ msg: 'An event may be at most 1 MiB', loc: [] });
+  }
+  return problems;
+}

@@ -1,0 +1,68 @@
+import type { ConnectionOptions, DefaultJobOptions, Queue } from 'bullmq';
+
+/**
+ * Queue names are a stored contract: jobs already in Redis carry them. Never rename a value.
+ */
+export enum QueueName {
+  /** One job per published event: fan it out to the subscribed webhooks. */
+  Events = 'events',
+  /** One job per delivery attempt. */
+  Deliveries = 'deliveries',
+}
+
+export enum JobName {
+  FanOut = 'fan-out',
+  Deliver = 'deliver',
+}
+
+export interface FanOutJob {
+  eventId: string;
+}
+
+export interface DeliverJob {
+  deliveryId: string;
+  /** The attempt this job makes (1-based, over the delivery's whole life, redeliveries included). */
+  attempt: number;
+}
+
+/** Job payloads as a discriminated union: every job name has exactly one payload type. */
+export type QueueJob = { name: JobName.FanOut; data: FanOutJob } | { name: JobName.Deliver; data: DeliverJob };
+
+/**
+ * Hash-tagged prefix: every key of every queue lands in one Redis Cluster slot, which BullMQ's
+ * multi-key scripts need.
+ */
+export const QUEUE_PREFIX = '{pollarix}';
+
+/** Deterministic job ids make re-adding after a crash or by the sweeper a no-op when the job exists. */
+export const fanOutJobId = (eventId: string): string => `fan-${eventId}`;
+export const deliverJobId = (deliveryId: string, attempt: number): string => `${deliveryId}-${attempt}`;
+
+export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
+  // Retries are ours (retry policy + delivery log), not BullMQ's: a job is one attempt.
+  attempts: 1,
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 24 * 3600, count: 10_000 },
+};
+
+export type QueueConnection = ConnectionOptions;
+
+export interface ScheduledAttempt {
+  deliveryId: string;
+  attempt: number;
+  /** When it is due; now when absent or past. */
+  at?: Date | null;
+}
+
+/** Queues delivery attempts under their deterministic ids (an id already queued is left as it is). */
+export async function addDeliverJobs(queue: Queue, attempts: ScheduledAttempt[]): Promise<void> {
+  if (attempts.length === 0) return;
+  const now = Date.now();
+  await queue.addBulk(
+    attempts.map((a) => ({
+      name: JobName.Deliver,
+      data: { deliveryId: a.deliveryId, attempt: a.attempt } satisfies DeliverJob,
+      opts: { jobId: deliverJobId(a.deliveryId, a.attempt), delay: Math.max(0, (a.at?.getTime() ?? now) - now) },
+    })),
+  );
+}

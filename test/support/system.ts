@@ -1,0 +1,122 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { REPO_ROOT, runMigrations, startTestRedis, TestService } from './infra';
+
+/**
+ * System tests run real worker processes. Each test file gets a stack of its own (a PostgreSQL
+ * database in the suite's server and a redis-server of its own), so that no other file's workers take
+ * its jobs and a Redis restart here disturbs nobody else.
+ */
+export interface Stack {
+  databaseUrl: string;
+  redisUrl: string;
+  redis: TestService;
+  /** Stops this file's Redis (SIGKILL when `hard`) and, with `wipe`, deletes its data; then starts it again on the same port. */
+  restartRedis(options: { hard: boolean; wipe: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(label: string): Promise<Stack> {
+  const database = `pollarix_${label}_${randomBytes(3).toString('hex')}`;
+  const admin = new Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${database}"`);
+  await admin.end();
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${database}`;
+  const databaseUrl = url.toString();
+  await runMigrations(databaseUrl);
+  const name = `redis-${process.pid}-${label}`;
+  let redis = await startTestRedis(name, { appendOnly: true });
+  const port = Number(new URL(redis.url).port);
+  return {
+    databaseUrl,
+    get redisUrl() {
+      return redis.url;
+    },
+    get redis() {
+      return redis;
+    },
+    async restartRedis({ hard, wipe }) {
+      if (hard && redis.pid) {
+        const exited = waitForExit(redis.pid);
+        process.kill(redis.pid, 'SIGKILL');
+        await exited;
+      } else {
+        await redis.stop();
+      }
+      if (wipe) {
+        const { rmSync } = await import('node:fs');
+        rmSync(redis.dataDir, { recursive: true, force: true });
+      }
+      redis = await startTestRedis(name, { port, appendOnly: true });
+    },
+    async close() {
+      await redis.stop();
+    },
+  };
+}
+
+async function waitForExit(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface WorkerProcess {
+  pid: number;
+  output: string[];
+  /** SIGTERM, then wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no chance to finish anything. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** A built worker (dist/apps/worker/main.js) as its own process; resolves once it logged "worker ready". */
+export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', 'worker', 'main.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (chunk.toString().includes('worker ready')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output.join('')}`)));
+  });
+  return {
+    pid: child.pid!,
+    output,
+    exited,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Polls until the condition holds; fails with `what` after `timeoutMs`. */
+export async function waitUntil(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
