@@ -20,7 +20,10 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The real API in-process on a loopback port, against the suite's PostgreSQL and Redis. */
+/**
+ * The real API in-process on a loopback port, against the suite's PostgreSQL and Redis. passport
+ * keeps strategies process-wide, so several apps in one test file must stay open until the end.
+ */
 export async function startApi(overrides: Record<string, string> = {}): Promise<TestApi> {
   const config = loadConfig({ requireConnections: true, env: { ...process.env, LOG_LEVEL: 'silent', ...overrides } });
   const app = await createApiApp(config);

@@ -11,6 +11,8 @@ import { FanOutService } from './delivery/fan-out.service';
 import { SweeperService } from './delivery/sweeper.service';
 import { WebhookDisabler } from './delivery/webhook-disabler';
 import { DeliveriesProcessor } from './processors/deliveries.processor';
+import { WorkerHttpServer } from './ops/worker-http';
+import { WorkerMetrics } from './ops/worker-metrics';
 import { EventsProcessor } from './processors/events.processor';
 
 /** The delivery worker: queue processors and the sweeper; no HTTP API. */
@@ -23,6 +25,16 @@ import { EventsProcessor } from './processors/events.processor';
     PublisherModule,
     DeliveryModule,
   ],
-  providers: [AttemptLog, DeliveryService, FanOutService, WebhookDisabler, SweeperService, DeliveriesProcessor, EventsProcessor],
+  providers: [
+    AttemptLog,
+    DeliveryService,
+    FanOutService,
+    WebhookDisabler,
+    SweeperService,
+    DeliveriesProcessor,
+    EventsProcessor,
+    WorkerMetrics,
+    WorkerHttpServer,
+  ],
 })
 export class WorkerModule {}

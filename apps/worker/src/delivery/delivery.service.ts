@@ -4,6 +4,7 @@ import { Database, EventEntity } from '@pollarix/database';
 import { signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
+import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptLog } from './attempt-log';
 import { InFlightLimiter } from './in-flight';
 import { decide } from './outcome';
@@ -33,6 +34,7 @@ export class DeliveryService {
     private readonly sender: WebhookSender,
     private readonly log: AttemptLog,
     private readonly disabler: WebhookDisabler,
+    private readonly metrics: WorkerMetrics,
   ) {
     this.inFlight = new InFlightLimiter(config.webhookMaxInFlight);
   }
@@ -44,6 +46,7 @@ export class DeliveryService {
     const target = await this.db.repos.webhooks.findForDelivery(delivery.webhookId);
     if (!target || !target.webhook.isActive) {
       await this.db.repos.deliveries.cancel(delivery.id);
+      this.metrics.deliveries.inc({ status: 'cancelled' });
       return { kind: 'cancelled' };
     }
     const { webhook, secrets } = target;
@@ -66,6 +69,10 @@ export class DeliveryService {
     }
 
     const { result, decision } = outcome;
+    this.metrics.attemptDuration.observe(result.durationMs / 1000);
+    const label = decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry';
+    this.metrics.attempts.inc({ outcome: label, error: result.error ?? (result.ok ? 'none' : 'http_status') });
+    if (decision.status !== 'pending') this.metrics.deliveries.inc({ status: decision.status });
     await this.log.record({
       deliveryId: delivery.id,
       webhookId: webhook.id,

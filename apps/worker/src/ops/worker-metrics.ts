@@ -1,0 +1,54 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { QueueName } from '@pollarix/queue';
+import type { Queue } from 'bullmq';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
+
+/**
+ * The worker's Prometheus families. Labels stay low-cardinality: outcome and error class, never the
+ * URL, webhook or department.
+ */
+@Injectable()
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly attempts = new Counter({
+    name: 'pollarix_delivery_attempts_total',
+    help: 'Delivery attempts by outcome (success, retry, failed, gone) and error class',
+    labelNames: ['outcome', 'error'] as const,
+    registers: [this.registry],
+  });
+  readonly attemptDuration = new Histogram({
+    name: 'pollarix_delivery_attempt_duration_seconds',
+    help: 'Duration of delivery attempts, connect to last response byte',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'pollarix_deliveries_total',
+    help: 'Deliveries that reached a final state, by status (succeeded, failed, cancelled)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    @InjectQueue(QueueName.Deliveries) deliveriesQueue: Queue,
+    @InjectQueue(QueueName.Events) eventsQueue: Queue,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pollarix_worker_' });
+    const queues = [deliveriesQueue, eventsQueue];
+    new Gauge({
+      name: 'pollarix_queue_jobs',
+      help: 'Jobs in the queues by state',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const queue of queues) {
+          const counts = await queue.getJobCounts(...QUEUE_STATES);
+          for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+        }
+      },
+    });
+  }
+}
