@@ -27,7 +27,6 @@ export async function createApiApp(config: AppConfig): Promise<INestApplication>
   app.use(requestId, requireJsonBody, jsonBody, cookieParser());
   app.useGlobalFilters(new AppExceptionFilter());
   app.useGlobalPipes(new AppValidationPipe());
-  app.enableShutdownHooks();
   setupSwagger(app);
   return app;
 }

@@ -5,6 +5,8 @@ import { createApiApp, logListening } from './app';
 async function main(): Promise<void> {
   const config = loadConfig({ requireConnections: true });
   const app = await createApiApp(config);
+  // SIGTERM closes the app (in-flight requests, pools) and exits 0.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(config.port, config.host);
   logListening(config, `http://${config.host}:${config.port}`);
 }
