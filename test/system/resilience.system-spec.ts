@@ -7,6 +7,8 @@ import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../sup
  * and Redis killed with its data gone. Every delivery must end succeeded at the receivers.
  */
 const EVENTS = 2_000;
+// Bursts of 4,000 deliveries with failures in the middle: generous per-test time on a shared machine.
+jest.setTimeout(180_000);
 const data = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
 
 describe('nothing is lost when workers or Redis fail mid-burst', () => {
@@ -121,6 +123,41 @@ describe('nothing is lost when workers or Redis fail mid-burst', () => {
       expect(workers[0].output.join('')).toMatch(/Re-queued \d+ fan-out\(s\) and [1-9]\d* delivery attempt/);
     } finally {
       await Promise.all(receivers.map((r) => r.close()));
+    }
+  });
+
+  it('SIGTERM during a burst: in-flight attempts finish and are logged, the worker exits 0, nothing is lost', async () => {
+    const dept = uniqueDepartment();
+    const token = await api.token([dept]);
+    const slow = await startReceiver((_req, res) => setTimeout(() => res.writeHead(204).end(), 300));
+    try {
+      const created = await call(api.baseUrl, 'POST', `/department/${dept}/webhook/`, { token, body: { name: 's', url: slow.url, events: ['SURVEY_COMPLETED'] } });
+      expect(created.status).toBe(201);
+      const first = await spawnWorker(env);
+      workers = [first];
+      const res = await call(api.baseUrl, 'POST', '/internal/events/batch', {
+        token: publisher,
+        body: { events: Array.from({ length: 400 }, () => ({ type: 'SURVEY_COMPLETED', departmentId: dept, data })) },
+      });
+      expect(res.status).toBe(202);
+      await waitUntil('attempts in flight', () => slow.requests.length >= 60, 30_000, 10);
+      expect(await first.stop()).toBe(0);
+      const received = slow.requests.length;
+      const logged: { n: string }[] = await api.db.dataSource.query(
+        `SELECT count(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.department_id = $1`,
+        [dept],
+      );
+      // Every request the receiver saw was answered and logged before the process exited.
+      expect(Number(logged[0].n)).toBe(received);
+      workers = [await spawnWorker(env)];
+      await waitUntil('all succeeded', async () => {
+        const rows: { n: string }[] = await api.db.dataSource.query(`SELECT count(*) AS n FROM deliveries WHERE department_id = $1 AND status = 'succeeded'`, [dept]);
+        return Number(rows[0].n) === 400;
+      }, 60_000, 100);
+      const retried: { n: string }[] = await api.db.dataSource.query(`SELECT count(*) AS n FROM deliveries WHERE department_id = $1 AND attempts <> 1`, [dept]);
+      expect(Number(retried[0].n)).toBe(0);
+    } finally {
+      await slow.close();
     }
   });
 });

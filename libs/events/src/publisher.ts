@@ -4,7 +4,7 @@ import { Database, EventEntity, NewEvent } from '@pollarix/database';
 import { fanOutJobId, JobName, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import type { EventEnvelope, EventInput } from './envelope';
-import { EventProblem, validateEvent } from './event-validation';
+import { EventProblem, validateEvent, ValidateOptions } from './event-validation';
 
 export const MAX_BATCH_EVENTS = 500;
 
@@ -39,15 +39,16 @@ export class EventPublisher {
     private readonly events: Queue,
   ) {}
 
-  async publish(input: EventInput): Promise<EventEnvelope<string>> {
-    return (await this.publishBatch([input]))[0];
+  async publish(input: EventInput, options: ValidateOptions = {}): Promise<EventEnvelope<string>> {
+    return (await this.publishBatch([input], options))[0];
   }
 
-  async publishBatch(inputs: unknown[]): Promise<EventEnvelope<string>[]> {
+  /** `serviceTypes`: the service's own operational events (WEBHOOK_DISABLED); producers may not publish them. */
+  async publishBatch(inputs: unknown[], options: ValidateOptions = {}): Promise<EventEnvelope<string>[]> {
     if (inputs.length > MAX_BATCH_EVENTS) {
       throw new EventValidationError([{ msg: `A batch holds at most ${MAX_BATCH_EVENTS} events (got ${inputs.length})`, loc: [] }]);
     }
-    const problems = inputs.flatMap((input, index) => validateEvent(input).map((p) => ({ ...p, index })));
+    const problems = inputs.flatMap((input, index) => validateEvent(input, options).map((p) => ({ ...p, index })));
     if (problems.length > 0) throw new EventValidationError(problems);
 
     const now = new Date();

@@ -3,6 +3,7 @@ import { loadConfig } from '@pollarix/config';
 import { TokenScope } from '@pollarix/database';
 import { Command } from 'commander';
 import { CliError } from '../cli-error';
+import { announceRevocation } from '../infra/announce';
 import { DatabaseSession, withDatabase } from '../infra/database';
 
 const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
@@ -78,7 +79,11 @@ export function registerTokenCommands(program: Command): void {
     .argument('<tokenId>', 'the id shown by `token list` (tok_…)')
     .action(async (tokenId: string) => {
       const message = await withTokens(async (service) => {
-        if (await service.revoke(tokenId)) return `Revoked token ${tokenId}`;
+        if (await service.revoke(tokenId)) {
+          const warning = await announceRevocation(loadConfig(), tokenId);
+          if (warning) process.stderr.write(`warning: ${warning}\n`);
+          return `Revoked token ${tokenId}`;
+        }
         const existing = (await service.list()).find((t) => t.id === tokenId);
         if (!existing) throw new CliError(`token "${tokenId}" not found (see \`token list\`)`);
         return `Token ${tokenId} was already revoked at ${existing.revokedAt}`;

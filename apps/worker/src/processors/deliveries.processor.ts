@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
 import { DeliverJob, JobName, QueueName } from '@pollarix/queue';
 import { DelayedError, Job } from 'bullmq';
@@ -11,7 +11,7 @@ const THROTTLE_DELAY_MS = 250;
 
 /** Thin: one job is one attempt; the service decides, the processor queues what comes next. */
 @Processor(QueueName.Deliveries, { autorun: false })
-export class DeliveriesProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class DeliveriesProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     private readonly deliveries: DeliveryService,
     private readonly queueing: FanOutService,
@@ -22,6 +22,11 @@ export class DeliveriesProcessor extends WorkerHost implements OnApplicationBoot
 
   onApplicationBootstrap(): void {
     startWorker(this.worker, this.config, this.config.workerConcurrency);
+  }
+
+  /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
   }
 
   async process(job: Job<DeliverJob>, token?: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
 import { FanOutJob, JobName, QueueName } from '@pollarix/queue';
 import { Job } from 'bullmq';
@@ -7,7 +7,7 @@ import { FanOutService } from '../delivery/fan-out.service';
 import { startWorker } from './worker-setup';
 
 @Processor(QueueName.Events, { autorun: false })
-export class EventsProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class EventsProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     private readonly fanOut: FanOutService,
     private readonly config: AppConfig,
@@ -18,6 +18,11 @@ export class EventsProcessor extends WorkerHost implements OnApplicationBootstra
   onApplicationBootstrap(): void {
     // Fan-outs are short database transactions: a few at a time suffice.
     startWorker(this.worker, this.config, Math.min(20, this.config.workerConcurrency));
+  }
+
+  /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
   }
 
   async process(job: Job<FanOutJob>): Promise<number> {

@@ -1,0 +1,23 @@
+import { TOKEN_REVOKED_CHANNEL } from '@pollarix/auth';
+import { AppConfig } from '@pollarix/config';
+import IORedis from 'ioredis';
+import { TOKEN_CACHE_NOTE } from './messages';
+
+/**
+ * Tells running API processes that a token was revoked, so that their verification caches drop it at
+ * once. Best effort: with no Redis to reach, no API shares it either, and caches expire on their own.
+ */
+export async function announceRevocation(config: AppConfig, tokenId: string): Promise<string | null> {
+  const url = config.redisUrl ?? `redis://127.0.0.1:${config.devRedisPort}`;
+  const redis = new IORedis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.publish(TOKEN_REVOKED_CHANNEL, tokenId);
+    return null;
+  } catch (error) {
+    return `could not announce the revocation on Redis (${(error as Error).message}); ${TOKEN_CACHE_NOTE}`;
+  } finally {
+    redis.disconnect();
+  }
+}

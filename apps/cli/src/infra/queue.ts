@@ -1,0 +1,60 @@
+import { AppConfig } from '@pollarix/config';
+import { LocalService } from '@pollarix/devinfra';
+import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
+import { Queue } from 'bullmq';
+import { CliError, errorMessage } from '../cli-error';
+import { redactUrl } from './database';
+import { Say, startLocalRedisServer } from './local-services';
+
+/** How long a command waits for Redis before giving up (ioredis itself would retry forever). */
+const REDIS_READY_TIMEOUT_MS = 10_000;
+
+const stderr: Say = (line) => process.stderr.write(`${line}\n`);
+
+/**
+ * Runs `work` with a producer's BullMQ queue on REDIS_URL, or on the local Redis when it is unset
+ * (reused when `npm start` already runs one, otherwise started here and stopped afterwards). Redis is
+ * reachable before `work` starts, so a command changes nothing when it cannot queue.
+ */
+export async function withQueue<T>(config: AppConfig, name: QueueName, work: (queue: Queue) => Promise<T>): Promise<T> {
+  let localService: LocalService | undefined;
+  const url = config.redisUrl ?? (localService = await startLocalRedisServer(config, stderr)).url;
+  // The API's producer settings: a command fails fast instead of waiting in a client-side buffer.
+  const queue = new Queue(name, {
+    connection: { url, connectionName: 'pollarix-cli', maxRetriesPerRequest: 2, enableOfflineQueue: false },
+    prefix: QUEUE_PREFIX,
+    defaultJobOptions: DEFAULT_JOB_OPTIONS,
+  });
+  let lastError: unknown;
+  queue.on('error', (error) => (lastError = error));
+  try {
+    await untilReady(queue, () => `cannot connect to Redis at ${redactUrl(url)}: ${lastError ? errorMessage(lastError) : 'no answer'}`);
+    return await work(queue);
+  } finally {
+    await closeQueue(queue);
+    await localService?.stop();
+  }
+}
+
+async function untilReady(queue: Queue, failure: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CliError(failure())), REDIS_READY_TIMEOUT_MS)));
+  try {
+    await Promise.race([queue.waitUntilReady(), timedOut]);
+  } catch (error) {
+    throw error instanceof CliError ? error : new CliError(`${failure()} (${errorMessage(error)})`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** close() waits for pending commands; on an unreachable Redis that wait is cut short. */
+async function closeQueue(queue: Queue): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    queue.close().then(() => true, () => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REDIS_READY_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!closed) await queue.disconnect().catch(() => undefined);
+}

@@ -1,0 +1,97 @@
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/**
+ * The benchmark's webhook receiver on 127.0.0.1: answers 204 and counts, per path (one path per
+ * phase), requests, distinct `webhook-id`s and the time the target number of distinct ids was reached.
+ * With `latency`, it parses each body and records now − data.sentAt (epoch ms) for first receipts.
+ */
+export interface Sink {
+  path: string;
+  target: number;
+  requests: number;
+  ids: Set<string>;
+  /** performance.now() of the first request and of the one that made `ids.size` reach `target`. */
+  firstAt: number | null;
+  doneAt: number | null;
+  latencies: number[];
+  badBodies: number;
+}
+
+export interface Receiver {
+  url: string;
+  sink(path: string, target: number, options?: { latency?: boolean }): Sink;
+  close(): Promise<void>;
+}
+
+const nowEpochMs = () => performance.timeOrigin + performance.now();
+
+export async function startBenchReceiver(): Promise<Receiver> {
+  const sinks = new Map<string, { sink: Sink; latency: boolean }>();
+  let unknown = 0;
+
+  const record = (entry: { sink: Sink; latency: boolean }, req: IncomingMessage, body: Buffer | null, at: number) => {
+    const { sink } = entry;
+    sink.requests += 1;
+    sink.firstAt ??= at;
+    const id = req.headers['webhook-id'];
+    const key = typeof id === 'string' ? id : `(no webhook-id #${sink.requests})`;
+    if (sink.ids.has(key)) return;
+    sink.ids.add(key);
+    if (sink.ids.size === sink.target) sink.doneAt = at;
+    if (entry.latency && body) {
+      try {
+        const sentAt = (JSON.parse(body.toString('utf8')) as { data?: { sentAt?: unknown } }).data?.sentAt;
+        if (typeof sentAt === 'number') sink.latencies.push(nowEpochMs() - sentAt);
+        else sink.badBodies += 1;
+      } catch {
+        sink.badBodies += 1;
+      }
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    const entry = sinks.get((req.url ?? '/').split('?')[0]);
+    if (!entry) {
+      unknown += 1;
+      req.resume();
+      res.writeHead(404).end();
+      return;
+    }
+    if (!entry.latency) {
+      req.resume();
+      req.on('end', () => {
+        record(entry, req, null, performance.now());
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      record(entry, req, Buffer.concat(chunks), performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sink(path, target, options = {}) {
+      const sink: Sink = { path, target, requests: 0, ids: new Set(), firstAt: null, doneAt: null, latencies: [], badBodies: 0 };
+      sinks.set(path, { sink, latency: options.latency ?? false });
+      return sink;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (unknown > 0) console.error(`receiver: ${unknown} request(s) to unknown paths`);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
