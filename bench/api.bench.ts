@@ -8,17 +8,18 @@ import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppExceptionFilter, jsonBody, requestId, requireJsonBody } from '@pollarix/common';
 import { loadConfig } from '@pollarix/config';
-import { freePort, startLocalPostgres, startLocalRedis, ensureRedisServerBinary, LocalService } from '@pollarix/devinfra';
-import { dataSourceOptions } from '@pollarix/database';
+import { freePort } from '@pollarix/devinfra';
+import { Database, dataSourceOptions } from '@pollarix/database';
 import autocannon from 'autocannon';
 import cookieParser from 'cookie-parser';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../apps/api/src/app';
 import { TokenService } from '@pollarix/auth';
+import { startInfra } from './support/bench-infra';
 
 const WEBHOOKS = 20;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -100,21 +101,9 @@ async function measure(url: string, headers: Record<string, string>): Promise<Me
 }
 
 async function main(): Promise<void> {
-  const owned: LocalService[] = [];
   const scratch = resolve('.data', 'bench', `api-${process.pid}`);
-  let databaseUrl = process.env.DATABASE_URL;
-  let redisUrl = process.env.REDIS_URL;
-  if (!databaseUrl) {
-    const pg = await startLocalPostgres({ dataDir: join(scratch, 'postgres'), port: await freePort(), persistent: false });
-    owned.push(pg);
-    databaseUrl = pg.url;
-  }
-  if (!redisUrl) {
-    await ensureRedisServerBinary();
-    const redis = await startLocalRedis({ dataDir: join(scratch, 'redis'), port: await freePort(), appendOnly: false });
-    owned.push(redis);
-    redisUrl = redis.url;
-  }
+  const infra = await startInfra(scratch);
+  const { databaseUrl, redisUrl } = infra;
   const env = {
     ...process.env,
     DATABASE_URL: databaseUrl,
@@ -138,7 +127,6 @@ async function main(): Promise<void> {
     const config = loadConfig({ requireConnections: true, env });
     const setup = new DataSource(dataSourceOptions(databaseUrl));
     await setup.initialize();
-    const { Database } = await import('@pollarix/database');
     const db = new Database(setup, config);
     const department = `dept_bench_${randomBytes(4).toString('hex')}`;
     const { secret } = await new TokenService(db.repos).create({ departments: [department], name: 'bench' });
@@ -164,7 +152,7 @@ async function main(): Promise<void> {
     if (list.non2xx > 0 || bare.non2xx > 0) process.exitCode = 1;
   } finally {
     for (const child of children) await stop(child);
-    for (const service of owned.reverse()) await service.stop();
+    await infra.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

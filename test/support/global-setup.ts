@@ -72,6 +72,7 @@ function killQuietly(pid: number): void {
   }
 }
 
+// Its own copy of devinfra's isProcessAlive: @pollarix/* aliases resolve only once setup registered them.
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

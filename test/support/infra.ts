@@ -1,5 +1,5 @@
 import { dataSourceOptions } from '@pollarix/database';
-import { ensureRedisServerBinary, freePort, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
+import { ensureRedisServerBinary, freePort, isProcessAlive, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -45,21 +45,12 @@ export async function runMigrations(databaseUrl: string): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Data directories left by runs that were killed (their pid is gone). */
 export function removeStaleTestData(): void {
   if (!existsSync(TEST_DATA_DIR)) return;
   for (const name of readdirSync(TEST_DATA_DIR)) {
     const match = /^(?:postgres|redis)-(\d+)$/.exec(name);
-    if (match && Number(match[1]) !== process.pid && !isAlive(Number(match[1]))) {
+    if (match && Number(match[1]) !== process.pid && !isProcessAlive(Number(match[1]))) {
       rmSync(join(TEST_DATA_DIR, name), { recursive: true, force: true });
     }
   }

@@ -21,12 +21,12 @@ export class TestSendService {
     let headers: Record<string, string> = { ...(dto.headers ?? {}) };
     let secrets: string[] = [];
     if (dto.webhookId !== undefined) {
-      const webhook = await this.db.repos.webhooks.findInDepartment(departmentId, dto.webhookId);
-      const signing = webhook && (await this.db.repos.webhooks.getSigningSecrets(departmentId, webhook.id));
-      if (!webhook || !signing) throw webhookNotFound(dto.webhookId);
+      // One read for the headers and the signing secrets; another department's webhook is not found.
+      const target = await this.db.repos.webhooks.findForDelivery(dto.webhookId);
+      if (!target || target.webhook.departmentId !== departmentId) throw webhookNotFound(dto.webhookId);
       // Headers given in the request override the webhook's, to try a change before saving it.
-      headers = { ...webhook.headers, ...headers };
-      secrets = signing.previous ? [signing.current, signing.previous] : [signing.current];
+      headers = { ...target.webhook.headers, ...headers };
+      secrets = target.secrets;
     }
 
     const body = JSON.stringify({

@@ -1,5 +1,5 @@
 import { AppConfig } from '@pollarix/config';
-import { LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
+import { isProcessAlive, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
 import { join, relative } from 'node:path';
 import { CliError, errorMessage } from '../cli-error';
 
@@ -19,15 +19,6 @@ function logTail(size = 40): { log: Say; text(): string } {
 
 const shown = (path: string) => relative(process.cwd(), path) || path;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const STOP_TIMEOUT_MS = 30_000;
 
 /**
@@ -40,20 +31,20 @@ function stopOnExit(service: LocalService): LocalService {
   if (pid === undefined) return service;
   let stopped = false;
   const kill = () => {
-    if (!stopped && isAlive(pid)) process.kill(pid, 'SIGINT');
+    if (!stopped && isProcessAlive(pid)) process.kill(pid, 'SIGINT');
   };
   process.once('exit', kill);
   return {
     ...service,
     stop: async () => {
-      if (isAlive(pid)) {
+      if (isProcessAlive(pid)) {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
           service.stop().then(() => false),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS))),
         ]);
         clearTimeout(timer);
-        if (timedOut && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        if (timedOut && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
       }
       stopped = true;
       process.removeListener('exit', kill);
