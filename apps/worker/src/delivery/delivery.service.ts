@@ -69,10 +69,17 @@ export class DeliveryService {
     }
 
     const { result, decision } = outcome;
-    this.metrics.attemptDuration.observe(result.durationMs / 1000);
-    const label = decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry';
-    this.metrics.attempts.inc({ outcome: label, error: result.error ?? (result.ok ? 'none' : 'http_status') });
-    if (decision.status !== 'pending') this.metrics.deliveries.inc({ status: decision.status });
+    this.metrics.recordAttempt({
+      deliveryId: delivery.id,
+      webhookId: webhook.id,
+      departmentId: webhook.departmentId,
+      attempt: job.attempt,
+      statusCode: result.statusCode,
+      durationMs: result.durationMs,
+      outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
+      error: result.error ?? (result.ok ? null : 'http_status'),
+      deliveryStatus: decision.status,
+    });
     await this.log.record({
       deliveryId: delivery.id,
       webhookId: webhook.id,

@@ -4,6 +4,20 @@ import { QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+export interface AttemptReport {
+  deliveryId: string;
+  webhookId: string;
+  departmentId: string;
+  attempt: number;
+  statusCode: number | null;
+  durationMs: number;
+  outcome: 'success' | 'retry' | 'failed' | 'gone';
+  /** Error class (timeout, connection, blocked_destination, http_status…), null on success. */
+  error: string | null;
+  /** The delivery's status after this attempt. */
+  deliveryStatus: 'pending' | 'succeeded' | 'failed' | 'cancelled';
+}
+
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
 
 /**
@@ -50,5 +64,12 @@ export class WorkerMetrics {
         }
       },
     });
+  }
+
+  /** One finished attempt: counters and the latency histogram (labels never carry ids or URLs). */
+  recordAttempt(report: AttemptReport): void {
+    this.attemptDuration.observe(report.durationMs / 1000);
+    this.attempts.inc({ outcome: report.outcome, error: report.error ?? 'none' });
+    if (report.deliveryStatus !== 'pending') this.deliveries.inc({ status: report.deliveryStatus });
   }
 }
