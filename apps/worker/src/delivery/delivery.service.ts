@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { Database, EventEntity } from '@pollarix/database';
+import { Database, DeliveryEntity, DeliveryTarget, EventEntity } from '@pollarix/database';
 import { signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptLog } from './attempt-log';
 import { InFlightLimiter } from './in-flight';
+import { MicroBatcher } from './micro-batcher';
 import { decide } from './outcome';
 import { WebhookDisabler } from './webhook-disabler';
 
@@ -21,12 +22,20 @@ export type AttemptResult =
 
 const EVENT_CACHE_SIZE = 5_000;
 
+interface Loaded {
+  delivery?: DeliveryEntity;
+  target?: DeliveryTarget;
+  event?: EventEntity;
+}
+
 /** One delivery attempt, from the delivery's current state to its logged outcome (SPEC §7). */
 @Injectable()
 export class DeliveryService {
   private readonly inFlight: InFlightLimiter;
   // Events are immutable: fanned-out deliveries of one event share one read.
   private readonly events = new Map<string, EventEntity>();
+  /** Attempts that start together read their deliveries and webhooks together: two queries per batch. */
+  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxWaitMs: 2, maxBatch: 200 });
 
   constructor(
     private readonly db: Database,
@@ -40,10 +49,8 @@ export class DeliveryService {
   }
 
   async attempt(job: DeliverJob): Promise<AttemptResult> {
-    const delivery = await this.db.repos.deliveries.findById(job.deliveryId);
+    const { delivery, target, event } = await this.loader.add(job.deliveryId);
     if (!delivery || delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt) return { kind: 'stale' };
-    // Each attempt uses the webhook as it is now: URL, headers, secrets.
-    const target = await this.db.repos.webhooks.findForDelivery(delivery.webhookId);
     if (!target || !target.webhook.isActive) {
       await this.db.repos.deliveries.cancel(delivery.id);
       this.metrics.deliveries.inc({ status: 'cancelled' });
@@ -55,7 +62,7 @@ export class DeliveryService {
     let outcome;
     const requestedAt = new Date();
     try {
-      const event = await this.event(delivery.eventId);
+      if (!event) throw new Error(`Event ${delivery.eventId} of a pending delivery is missing`);
       const body = JSON.stringify(toEnvelope(event));
       const result = await this.sender.send({
         url: webhook.url,
@@ -109,13 +116,23 @@ export class DeliveryService {
     return { kind: 'attempted', next: decision.retryInMs === null ? null : { attempt: job.attempt + 1, delayMs: decision.retryInMs } };
   }
 
-  private async event(id: string): Promise<EventEntity> {
-    const cached = this.events.get(id);
-    if (cached) return cached;
-    const event = await this.db.repos.events.findById(id);
-    if (!event) throw new Error(`Event ${id} of a pending delivery is missing`);
+  /** Deliveries, their webhooks as they are now (URL, headers, secrets) and their events, for a batch. */
+  private async load(deliveryIds: string[]): Promise<Loaded[]> {
+    const deliveries = new Map((await this.db.repos.deliveries.findByIds(deliveryIds)).map((d) => [d.id, d]));
+    const wanted = [...deliveries.values()];
+    const [targets, events] = await Promise.all([
+      this.db.repos.webhooks.findForDeliveries(wanted.map((d) => d.webhookId)),
+      this.db.repos.events.findByIds([...new Set(wanted.map((d) => d.eventId).filter((id) => !this.events.has(id)))]),
+    ]);
+    for (const event of events) this.remember(event);
+    return deliveryIds.map((id) => {
+      const delivery = deliveries.get(id);
+      return { delivery, target: delivery && targets.get(delivery.webhookId), event: delivery && this.events.get(delivery.eventId) };
+    });
+  }
+
+  private remember(event: EventEntity): void {
     if (this.events.size >= EVENT_CACHE_SIZE) this.events.delete(this.events.keys().next().value!);
-    this.events.set(id, event);
-    return event;
+    this.events.set(event.id, event);
   }
 }

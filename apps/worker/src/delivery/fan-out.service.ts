@@ -1,35 +1,57 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { newId } from '@pollarix/common';
 import { Database, PendingJob } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
+import { MicroBatcher } from './micro-batcher';
 
-/** Turns a stored event into one pending delivery per subscribed webhook, and queues their first attempts. */
+/**
+ * Turns stored events into one pending delivery per subscribed webhook, and queues their first
+ * attempts. Fan-out jobs running together are handled as one batch: one transaction of four
+ * statements and one queue call, whatever the number of events.
+ */
 @Injectable()
-export class FanOutService {
+export class FanOutService implements OnApplicationShutdown {
+  private readonly batcher = new MicroBatcher((eventIds: string[]) => this.fanOutMany(eventIds), { maxWaitMs: 2, maxBatch: 200 });
+
   constructor(
     private readonly db: Database,
     @InjectQueue(QueueName.Deliveries) private readonly deliveries: Queue,
   ) {}
 
-  /** Idempotent: run twice for one event, it creates no second delivery and queues no second first attempt. */
-  async fanOut(eventId: string): Promise<number> {
-    const jobs = await this.db.transaction(async (repos) => {
-      const event = await repos.events.findById(eventId);
-      if (!event) return [];
-      // Subscribers as of publish time: webhooks created later do not receive it.
-      const webhookIds = await repos.webhooks.findSubscribedIds(event.departmentId, event.type, event.createdAt);
-      const pending = await repos.deliveries.createForEvent(event, webhookIds, () => newId('msg'));
-      await repos.events.markFannedOut(event.id);
-      return pending;
-    });
-    await this.enqueue(jobs);
-    return jobs.length;
+  /**
+   * Idempotent: run twice for one event, it creates no second delivery and queues no second first
+   * attempt. Resolves with the number of pending deliveries of the event once they are queued.
+   */
+  fanOut(eventId: string): Promise<number> {
+    return this.batcher.add(eventId);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.batcher.drain();
   }
 
   /** Queues attempts; a job id that already exists is left alone by BullMQ (deterministic ids). */
   enqueue(jobs: PendingJob[]): Promise<void> {
     return addDeliverJobs(this.deliveries, jobs.map((job) => ({ deliveryId: job.id, attempt: job.nextAttempt, at: job.nextAttemptAt })));
+  }
+
+  private async fanOutMany(eventIds: string[]): Promise<number[]> {
+    const ids = [...new Set(eventIds)];
+    const jobs = await this.db.transaction(async (repos) => {
+      const events = await repos.events.findByIds(ids);
+      const subscribers = await repos.webhooks.findSubscribedIds(events);
+      const created = await repos.deliveries.createForEvents(
+        events.map((event) => ({ event, webhookIds: subscribers.get(event.id)! })),
+        () => newId('msg'),
+      );
+      await repos.events.markFannedOut(events.map((e) => e.id));
+      return created;
+    });
+    await this.enqueue(jobs);
+    const perEvent = new Map<string, number>();
+    for (const job of jobs) perEvent.set(job.eventId, (perEvent.get(job.eventId) ?? 0) + 1);
+    return eventIds.map((id) => perEvent.get(id) ?? 0);
   }
 }

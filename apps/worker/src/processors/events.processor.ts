@@ -16,8 +16,8 @@ export class EventsProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   onApplicationBootstrap(): void {
-    // Fan-outs are short database transactions: a few at a time suffice.
-    startWorker(this.worker, this.config, Math.min(20, this.config.workerConcurrency));
+    // Concurrent fan-out jobs are handled as one batch (FanOutService): many at a time make big batches.
+    startWorker(this.worker, this.config, this.config.workerConcurrency);
   }
 
   /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */

@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
 import { returningRows } from './raw-query';
@@ -44,88 +44,91 @@ export class DeliveryRepository {
     return this.manager.getRepository(DeliveryEntity);
   }
 
-  /** One pending delivery per (event, webhook), idempotently; returns the event's pending first attempts. */
-  async createForEvent(
-    event: { id: string; departmentId: string; type: string },
-    webhookIds: string[],
+  /**
+   * One pending delivery per (event, webhook), idempotently, for many events at once; returns the
+   * first (or next) attempts of these events' pending deliveries, those created earlier included.
+   */
+  async createForEvents(
+    fanOuts: { event: { id: string; departmentId: string; type: string }; webhookIds: string[] }[],
     newId: () => string,
-  ): Promise<PendingJob[]> {
-    if (webhookIds.length > 0) {
-      await this.table
-        .createQueryBuilder()
-        .insert()
-        .values(
-          webhookIds.map((webhookId) => ({
-            id: newId(),
-            eventId: event.id,
-            webhookId,
-            departmentId: event.departmentId,
-            eventType: event.type,
-            status: 'pending' as const,
-            attempts: 0,
-            chainStart: 0,
-            nextAttemptAt: () => 'now()',
-          })),
-        )
-        .orIgnore()
-        .execute();
-    }
-    const rows: { id: string; attempts: number; next_attempt_at: Date | null }[] = await this.manager.query(
-      `SELECT id, attempts, next_attempt_at FROM deliveries WHERE event_id = $1 AND status = 'pending'`,
-      [event.id],
+  ): Promise<(PendingJob & { eventId: string })[]> {
+    const rows = fanOuts.flatMap(({ event, webhookIds }) =>
+      webhookIds.map((webhookId) => ({
+        id: newId(),
+        eventId: event.id,
+        webhookId,
+        departmentId: event.departmentId,
+        eventType: event.type,
+        status: 'pending' as const,
+        attempts: 0,
+        chainStart: 0,
+        nextAttemptAt: () => 'now()',
+      })),
     );
-    return rows.map((row) => ({ id: row.id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
+    if (rows.length === 0) return [];
+    await this.table.createQueryBuilder().insert().values(rows).orIgnore().execute();
+    // By event only (the unique index's prefix): a status predicate tempts the planner into the
+    // partial pending index, which scans every pending delivery.
+    const existing: { id: string; event_id: string; status: DeliveryStatus; attempts: number; next_attempt_at: Date | null }[] = await this.manager.query(
+      `SELECT id, event_id, status, attempts, next_attempt_at FROM deliveries WHERE event_id = ANY($1)`,
+      [[...new Set(rows.map((row) => row.eventId))]],
+    );
+    return existing
+      .filter((row) => row.status === 'pending')
+      .map((row) => ({ id: row.id, eventId: row.event_id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
   }
 
   findById(id: string): Promise<DeliveryEntity | null> {
     return this.table.findOneBy({ id });
   }
 
+  findByIds(ids: string[]): Promise<DeliveryEntity[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.table.findBy({ id: In([...new Set(ids)]) });
+  }
+
   /**
-   * Writes many attempts and their deliveries' new state in one transaction (two statements). A
-   * delivery is only moved on when it is still pending at the attempt before: a stale duplicate job
-   * or a cancellation in the meantime wins.
+   * Writes many attempts and their deliveries' new state (two statements; call it inside a
+   * transaction). A delivery is only moved on when it is still pending at the attempt before: a stale
+   * duplicate job or a cancellation in the meantime wins.
    */
   async recordOutcomes(outcomes: AttemptOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    await this.manager.transaction(async (tx) => {
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(DeliveryAttemptEntity)
-        .values(
-          outcomes.map((o) => ({
-            deliveryId: o.deliveryId,
-            attempt: o.attempt,
-            requestedAt: o.requestedAt,
-            durationMs: o.durationMs,
-            statusCode: o.statusCode,
-            responseBody: o.responseBody,
-            responseBodyTruncated: o.responseBodyTruncated,
-            error: o.error,
-            errorMessage: o.errorMessage?.slice(0, 500) ?? null,
-          })),
-        )
-        .orIgnore()
-        .execute();
-      await tx.query(
-        `UPDATE deliveries d
-            SET attempts = v.attempt, status = v.status, last_status_code = v.status_code,
-                last_error = v.last_error, last_attempt_at = v.requested_at, next_attempt_at = v.next_attempt_at
-           FROM unnest($1::varchar[], $2::int[], $3::varchar[], $4::int[], $5::varchar[], $6::timestamptz[], $7::timestamptz[])
-                AS v(id, attempt, status, status_code, last_error, requested_at, next_attempt_at)
-          WHERE d.id = v.id AND d.attempts = v.attempt - 1 AND d.status = 'pending'`,
-        [
-          outcomes.map((o) => o.deliveryId),
-          outcomes.map((o) => o.attempt),
-          outcomes.map((o) => o.status),
-          outcomes.map((o) => o.statusCode),
-          outcomes.map((o) => (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null),
-          outcomes.map((o) => o.requestedAt),
-          outcomes.map((o) => o.nextAttemptAt),
-        ],
-      );
-    });
+    await this.manager
+      .createQueryBuilder()
+      .insert()
+      .into(DeliveryAttemptEntity)
+      .values(
+        outcomes.map((o) => ({
+          deliveryId: o.deliveryId,
+          attempt: o.attempt,
+          requestedAt: o.requestedAt,
+          durationMs: o.durationMs,
+          statusCode: o.statusCode,
+          responseBody: o.responseBody,
+          responseBodyTruncated: o.responseBodyTruncated,
+          error: o.error,
+          errorMessage: o.errorMessage?.slice(0, 500) ?? null,
+        })),
+      )
+      .orIgnore()
+      .execute();
+    await this.manager.query(
+      `UPDATE deliveries d
+          SET attempts = v.attempt, status = v.status, last_status_code = v.status_code,
+              last_error = v.last_error, last_attempt_at = v.requested_at, next_attempt_at = v.next_attempt_at
+         FROM unnest($1::varchar[], $2::int[], $3::varchar[], $4::int[], $5::varchar[], $6::timestamptz[], $7::timestamptz[])
+              AS v(id, attempt, status, status_code, last_error, requested_at, next_attempt_at)
+        WHERE d.id = v.id AND d.attempts = v.attempt - 1 AND d.status = 'pending'`,
+      [
+        outcomes.map((o) => o.deliveryId),
+        outcomes.map((o) => o.attempt),
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => o.statusCode),
+        outcomes.map((o) => (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null),
+        outcomes.map((o) => o.requestedAt),
+        outcomes.map((o) => o.nextAttemptAt),
+      ],
+    );
   }
 
   /** Pending deliveries of a webhook become cancelled (deleted or deactivated). */

@@ -39,8 +39,9 @@ export class EventRepository {
     return this.table.findOneBy({ id });
   }
 
-  async markFannedOut(id: string, at = new Date()): Promise<void> {
-    await this.table.update({ id, fannedOutAt: IsNull() }, { fannedOutAt: at });
+  async markFannedOut(ids: string[], at = new Date()): Promise<void> {
+    if (ids.length === 0) return;
+    await this.table.update({ id: In(ids), fannedOutAt: IsNull() }, { fannedOutAt: at });
   }
 
   /** Events acknowledged before `cutoff` whose fan-out has not happened (lost queue jobs). */

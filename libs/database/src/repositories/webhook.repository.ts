@@ -1,5 +1,5 @@
 import { SecretBox } from '@pollarix/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { WebhookEntity } from '../entities/webhook.entity';
 import { returningRows } from './raw-query';
 
@@ -32,6 +32,12 @@ export interface SigningSecrets {
 }
 
 /** The only reader and writer of the webhooks table; seals header values and secrets on the way in. */
+/** What an attempt sends with: the webhook as it is now and its signing secrets (two during a rotation). */
+export interface DeliveryTarget {
+  webhook: Webhook;
+  secrets: string[];
+}
+
 export class WebhookRepository {
   constructor(
     private readonly manager: EntityManager,
@@ -128,30 +134,47 @@ export class WebhookRepository {
     };
   }
 
-  /** Ids of the department's active webhooks subscribed to `type` that existed at `at`. */
-  async findSubscribedIds(departmentId: string, type: string, at: Date): Promise<string[]> {
-    const rows: { id: string }[] = await this.manager.query(
-      `SELECT id FROM webhooks WHERE department_id = $1 AND is_active AND $2 = ANY(events) AND created_at <= $3`,
-      [departmentId, type, at],
+  /**
+   * For each event, the ids of its department's active webhooks subscribed to its type that existed
+   * when it was stored (webhooks created later do not receive it). One query for many events.
+   */
+  async findSubscribedIds(events: { id: string; departmentId: string; type: string; createdAt: Date }[]): Promise<Map<string, string[]>> {
+    const result = new Map(events.map((e) => [e.id, [] as string[]]));
+    if (events.length === 0) return result;
+    const rows: { event_id: string; webhook_id: string }[] = await this.manager.query(
+      `SELECT e.id AS event_id, w.id AS webhook_id
+         FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::timestamptz[]) AS e(id, department_id, type, created_at)
+         JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at`,
+      [events.map((e) => e.id), events.map((e) => e.departmentId), events.map((e) => e.type), events.map((e) => e.createdAt)],
     );
-    return rows.map((row) => row.id);
+    for (const row of rows) result.get(row.event_id)!.push(row.webhook_id);
+    return result;
   }
 
   /** The webhook as an attempt needs it now: current URL, headers and signing secrets; null if deleted. */
-  async findForDelivery(id: string, now = new Date()): Promise<{ webhook: Webhook; secrets: string[] } | null> {
-    const row = await this.table.findOne({
-      where: { id },
+  async findForDelivery(id: string, now = new Date()): Promise<DeliveryTarget | null> {
+    return (await this.findForDeliveries([id], now)).get(id) ?? null;
+  }
+
+  /** `findForDelivery` for many webhooks in one query; deleted ones are absent from the map. */
+  async findForDeliveries(ids: string[], now = new Date()): Promise<Map<string, DeliveryTarget>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.table.find({
+      where: { id: In([...new Set(ids)]) },
       select: {
         id: true, departmentId: true, name: true, url: true, events: true, headersSealed: true, isActive: true,
         disabledReason: true, createdAt: true, updatedAt: true, secretSealed: true, previousSecretSealed: true, previousSecretExpiresAt: true,
       },
     });
-    if (!row) return null;
-    const secrets = [this.box.open(row.secretSealed)];
-    if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
-      secrets.push(this.box.open(row.previousSecretSealed));
-    }
-    return { webhook: this.toWebhook(row), secrets };
+    return new Map(
+      rows.map((row) => {
+        const secrets = [this.box.open(row.secretSealed)];
+        if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
+          secrets.push(this.box.open(row.previousSecretSealed));
+        }
+        return [row.id, { webhook: this.toWebhook(row), secrets }];
+      }),
+    );
   }
 
   /** A success ends the failing streak of these webhooks. */
