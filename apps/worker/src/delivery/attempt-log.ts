@@ -4,7 +4,7 @@ import { MicroBatcher } from './micro-batcher';
 
 /**
  * The delivery log's writer: attempts finishing within a few milliseconds of each other are written
- * together (one transaction, multi-row statements). Each caller waits for its own write, so a job only
+ * together (one statement). Each caller waits for its own write, so a job only
  * completes once its attempt is in PostgreSQL: the log is batched, never lossy.
  */
 @Injectable()
@@ -25,11 +25,7 @@ export class AttemptLog implements OnApplicationShutdown {
   }
 
   private async write(outcomes: (AttemptOutcome & { webhookId: string })[]): Promise<null[]> {
-    await this.db.transaction(async (repos) => {
-      await repos.deliveries.recordOutcomes(outcomes);
-      const healthy = [...new Set(outcomes.filter((o) => o.status === 'succeeded').map((o) => o.webhookId))];
-      await repos.webhooks.resetFailureStreaks(healthy);
-    });
+    await this.db.repos.deliveries.recordOutcomes(outcomes);
     return outcomes.map(() => null);
   }
 }

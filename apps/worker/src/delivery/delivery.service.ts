@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { Database, DeliveryEntity, DeliveryTarget, EventEntity } from '@pollarix/database';
+import { AttemptSubject, Database, DeliveryTarget } from '@pollarix/database';
 import { signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
@@ -20,20 +20,15 @@ export type AttemptResult =
   | { kind: 'throttled' }
   | { kind: 'attempted'; next: { attempt: number; delayMs: number } | null };
 
-const EVENT_CACHE_SIZE = 5_000;
-
 interface Loaded {
-  delivery?: DeliveryEntity;
+  delivery?: AttemptSubject;
   target?: DeliveryTarget;
-  event?: EventEntity;
 }
 
 /** One delivery attempt, from the delivery's current state to its logged outcome (SPEC §7). */
 @Injectable()
 export class DeliveryService {
   private readonly inFlight: InFlightLimiter;
-  // Events are immutable: fanned-out deliveries of one event share one read.
-  private readonly events = new Map<string, EventEntity>();
   /** Attempts that start together read their deliveries and webhooks together: two queries per batch. */
   private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxWaitMs: 2, maxBatch: 200 });
 
@@ -49,7 +44,7 @@ export class DeliveryService {
   }
 
   async attempt(job: DeliverJob): Promise<AttemptResult> {
-    const { delivery, target, event } = await this.loader.add(job.deliveryId);
+    const { delivery, target } = await this.loader.add(job.deliveryId);
     if (!delivery || delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt) return { kind: 'stale' };
     if (!target || !target.webhook.isActive) {
       await this.db.repos.deliveries.cancel(delivery.id);
@@ -62,8 +57,7 @@ export class DeliveryService {
     let outcome;
     const requestedAt = new Date();
     try {
-      if (!event) throw new Error(`Event ${delivery.eventId} of a pending delivery is missing`);
-      const body = JSON.stringify(toEnvelope(event));
+      const body = JSON.stringify(toEnvelope(delivery.event));
       const result = await this.sender.send({
         url: webhook.url,
         body,
@@ -116,23 +110,13 @@ export class DeliveryService {
     return { kind: 'attempted', next: decision.retryInMs === null ? null : { attempt: job.attempt + 1, delayMs: decision.retryInMs } };
   }
 
-  /** Deliveries, their webhooks as they are now (URL, headers, secrets) and their events, for a batch. */
+  /** Deliveries with their events, and their webhooks as they are now (URL, headers, secrets), for a batch. */
   private async load(deliveryIds: string[]): Promise<Loaded[]> {
-    const deliveries = new Map((await this.db.repos.deliveries.findByIds(deliveryIds)).map((d) => [d.id, d]));
-    const wanted = [...deliveries.values()];
-    const [targets, events] = await Promise.all([
-      this.db.repos.webhooks.findForDeliveries(wanted.map((d) => d.webhookId)),
-      this.db.repos.events.findByIds([...new Set(wanted.map((d) => d.eventId).filter((id) => !this.events.has(id)))]),
-    ]);
-    for (const event of events) this.remember(event);
+    const deliveries = new Map((await this.db.repos.deliveries.findForAttempts(deliveryIds)).map((d) => [d.id, d]));
+    const targets = await this.db.repos.webhooks.findForDeliveries([...deliveries.values()].map((d) => d.webhookId));
     return deliveryIds.map((id) => {
       const delivery = deliveries.get(id);
-      return { delivery, target: delivery && targets.get(delivery.webhookId), event: delivery && this.events.get(delivery.eventId) };
+      return { delivery, target: delivery && targets.get(delivery.webhookId) };
     });
-  }
-
-  private remember(event: EventEntity): void {
-    if (this.events.size >= EVENT_CACHE_SIZE) this.events.delete(this.events.keys().next().value!);
-    this.events.set(event.id, event);
   }
 }

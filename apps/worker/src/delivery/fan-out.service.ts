@@ -8,8 +8,8 @@ import { MicroBatcher } from './micro-batcher';
 
 /**
  * Turns stored events into one pending delivery per subscribed webhook, and queues their first
- * attempts. Fan-out jobs running together are handled as one batch: one transaction of four
- * statements and one queue call, whatever the number of events.
+ * attempts. Fan-out jobs running together are handled as one batch: two statements and one queue
+ * call, whatever the number of events.
  */
 @Injectable()
 export class FanOutService implements OnApplicationShutdown {
@@ -38,17 +38,7 @@ export class FanOutService implements OnApplicationShutdown {
   }
 
   private async fanOutMany(eventIds: string[]): Promise<number[]> {
-    const ids = [...new Set(eventIds)];
-    const jobs = await this.db.transaction(async (repos) => {
-      const events = await repos.events.findByIds(ids);
-      const subscribers = await repos.webhooks.findSubscribedIds(events);
-      const created = await repos.deliveries.createForEvents(
-        events.map((event) => ({ event, webhookIds: subscribers.get(event.id)! })),
-        () => newId('msg'),
-      );
-      await repos.events.markFannedOut(events.map((e) => e.id));
-      return created;
-    });
+    const jobs = await this.db.repos.deliveries.fanOut([...new Set(eventIds)], () => newId('msg'));
     await this.enqueue(jobs);
     const perEvent = new Map<string, number>();
     for (const job of jobs) perEvent.set(job.eventId, (perEvent.get(job.eventId) ?? 0) + 1);

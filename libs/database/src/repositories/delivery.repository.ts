@@ -1,4 +1,4 @@
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
 import { returningRows } from './raw-query';
@@ -16,6 +16,17 @@ export interface AttemptOutcome {
   /** The delivery's state after this attempt. */
   status: DeliveryStatus;
   nextAttemptAt: Date | null;
+}
+
+/** A delivery as an attempt reads it, with its (immutable) event. */
+export interface AttemptSubject {
+  id: string;
+  webhookId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  chainStart: number;
+  createdAt: Date;
+  event: { id: string; type: string; departmentId: string; occurredAt: Date; data: Record<string, unknown> };
 }
 
 export interface DeliveryFilter {
@@ -45,88 +56,121 @@ export class DeliveryRepository {
   }
 
   /**
-   * One pending delivery per (event, webhook), idempotently, for many events at once; returns the
-   * first (or next) attempts of these events' pending deliveries, those created earlier included.
+   * Fans stored events out: one pending delivery per (event, active webhook of its department
+   * subscribed to its type and created before it), idempotently, and marks the events fanned out.
+   * Returns the next attempts of these events' pending deliveries, earlier ones included, so that a
+   * repeated fan-out re-queues what a crash may have lost. Two statements for any number of events.
    */
-  async createForEvents(
-    fanOuts: { event: { id: string; departmentId: string; type: string }; webhookIds: string[] }[],
-    newId: () => string,
-  ): Promise<(PendingJob & { eventId: string })[]> {
-    const rows = fanOuts.flatMap(({ event, webhookIds }) =>
-      webhookIds.map((webhookId) => ({
-        id: newId(),
-        eventId: event.id,
-        webhookId,
-        departmentId: event.departmentId,
-        eventType: event.type,
-        status: 'pending' as const,
-        attempts: 0,
-        chainStart: 0,
-        nextAttemptAt: () => 'now()',
-      })),
+  async fanOut(eventIds: string[], newId: () => string): Promise<(PendingJob & { eventId: string })[]> {
+    if (eventIds.length === 0) return [];
+    const targets: { event_id: string; department_id: string; type: string; webhook_id: string | null }[] = await this.manager.query(
+      `SELECT e.id AS event_id, e.department_id, e.type, w.id AS webhook_id
+         FROM events e
+         LEFT JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at
+        WHERE e.id = ANY($1)`,
+      [eventIds],
     );
-    if (rows.length === 0) return [];
-    await this.table.createQueryBuilder().insert().values(rows).orIgnore().execute();
-    // By event only (the unique index's prefix): a status predicate tempts the planner into the
-    // partial pending index, which scans every pending delivery.
-    const existing: { id: string; event_id: string; status: DeliveryStatus; attempts: number; next_attempt_at: Date | null }[] = await this.manager.query(
-      `SELECT id, event_id, status, attempts, next_attempt_at FROM deliveries WHERE event_id = ANY($1)`,
-      [[...new Set(rows.map((row) => row.eventId))]],
+    const rows = targets.filter((t) => t.webhook_id !== null).map((t) => ({ ...t, id: newId() }));
+    const pending: { id: string; event_id: string; attempts: number; next_attempt_at: Date | null }[] = await this.manager.query(
+      `WITH created AS (
+         INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, chain_start, next_attempt_at)
+         SELECT id, event_id, webhook_id, department_id, type, 'pending', 0, 0, now()
+           FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]) AS v(id, event_id, webhook_id, department_id, type)
+         ON CONFLICT (event_id, webhook_id) DO NOTHING
+         RETURNING id, event_id, attempts, next_attempt_at
+       ), marked AS (
+         UPDATE events SET fanned_out_at = now() WHERE id = ANY($6) AND fanned_out_at IS NULL
+       )
+       SELECT id, event_id, attempts, next_attempt_at FROM created
+       UNION ALL
+       -- Deliveries that existed before this statement (its snapshot does not see the ones it creates).
+       -- OFFSET 0 keeps the lookup on the (event_id, webhook_id) index, away from the partial pending index.
+       SELECT id, event_id, attempts, next_attempt_at
+         FROM (SELECT * FROM deliveries WHERE event_id = ANY($6) OFFSET 0) existing
+        WHERE status = 'pending'`,
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.event_id),
+        rows.map((r) => r.webhook_id),
+        rows.map((r) => r.department_id),
+        rows.map((r) => r.type),
+        [...new Set(targets.map((t) => t.event_id))],
+      ],
     );
-    return existing
-      .filter((row) => row.status === 'pending')
-      .map((row) => ({ id: row.id, eventId: row.event_id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
+    return pending.map((row) => ({ id: row.id, eventId: row.event_id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
   }
 
   findById(id: string): Promise<DeliveryEntity | null> {
     return this.table.findOneBy({ id });
   }
 
-  findByIds(ids: string[]): Promise<DeliveryEntity[]> {
-    return ids.length === 0 ? Promise.resolve([]) : this.table.findBy({ id: In([...new Set(ids)]) });
+  /** What attempts need of their deliveries, with each delivery's event, in one query. */
+  async findForAttempts(ids: string[]): Promise<AttemptSubject[]> {
+    if (ids.length === 0) return [];
+    const rows: {
+      id: string; event_id: string; webhook_id: string; status: DeliveryStatus; attempts: number; chain_start: number; created_at: Date;
+      type: string; department_id: string; occurred_at: Date; data: Record<string, unknown>;
+    }[] = await this.manager.query(
+      `SELECT d.id, d.event_id, d.webhook_id, d.status, d.attempts, d.chain_start, d.created_at,
+              e.type, e.department_id, e.occurred_at, e.data
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.id = ANY($1)`,
+      [[...new Set(ids)]],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      webhookId: row.webhook_id,
+      status: row.status,
+      attempts: row.attempts,
+      chainStart: row.chain_start,
+      createdAt: row.created_at,
+      event: { id: row.event_id, type: row.type, departmentId: row.department_id, occurredAt: row.occurred_at, data: row.data },
+    }));
   }
 
   /**
-   * Writes many attempts and their deliveries' new state (two statements; call it inside a
-   * transaction). A delivery is only moved on when it is still pending at the attempt before: a stale
-   * duplicate job or a cancellation in the meantime wins.
+   * Writes many attempts, their deliveries' new state, and the end of the failing streak of webhooks
+   * that succeeded, in one statement (atomic on its own, one round trip). A delivery is only moved on
+   * when it is still pending at the attempt before: a stale duplicate job or a cancellation in the
+   * meantime wins.
    */
-  async recordOutcomes(outcomes: AttemptOutcome[]): Promise<void> {
+  async recordOutcomes(outcomes: (AttemptOutcome & { webhookId: string })[]): Promise<void> {
     if (outcomes.length === 0) return;
-    await this.manager
-      .createQueryBuilder()
-      .insert()
-      .into(DeliveryAttemptEntity)
-      .values(
-        outcomes.map((o) => ({
-          deliveryId: o.deliveryId,
-          attempt: o.attempt,
-          requestedAt: o.requestedAt,
-          durationMs: o.durationMs,
-          statusCode: o.statusCode,
-          responseBody: o.responseBody,
-          responseBodyTruncated: o.responseBodyTruncated,
-          error: o.error,
-          errorMessage: o.errorMessage?.slice(0, 500) ?? null,
-        })),
-      )
-      .orIgnore()
-      .execute();
     await this.manager.query(
-      `UPDATE deliveries d
-          SET attempts = v.attempt, status = v.status, last_status_code = v.status_code,
-              last_error = v.last_error, last_attempt_at = v.requested_at, next_attempt_at = v.next_attempt_at
-         FROM unnest($1::varchar[], $2::int[], $3::varchar[], $4::int[], $5::varchar[], $6::timestamptz[], $7::timestamptz[])
-              AS v(id, attempt, status, status_code, last_error, requested_at, next_attempt_at)
-        WHERE d.id = v.id AND d.attempts = v.attempt - 1 AND d.status = 'pending'`,
+      `WITH v AS (
+         SELECT * FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::boolean[],
+                              $8::varchar[], $9::varchar[], $10::varchar[], $11::timestamptz[], $12::varchar[], $13::varchar[])
+           AS v(delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated,
+                error, error_message, status, next_attempt_at, last_error, webhook_id)
+       ), logged AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code, response_body,
+                                        response_body_truncated, error, error_message)
+         SELECT delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated, error, error_message
+           FROM v
+         ON CONFLICT (delivery_id, attempt) DO NOTHING
+       ), moved AS (
+         UPDATE deliveries d
+            SET attempts = v.attempt, status = v.status, last_status_code = v.status_code, last_error = v.last_error,
+                last_attempt_at = v.requested_at, next_attempt_at = v.next_attempt_at
+           FROM v
+          WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.status = 'pending'
+       )
+       UPDATE webhooks w SET failing_since = NULL, failure_streak = 0
+        WHERE w.id IN (SELECT webhook_id FROM v WHERE status = 'succeeded') AND w.failure_streak > 0`,
       [
         outcomes.map((o) => o.deliveryId),
         outcomes.map((o) => o.attempt),
-        outcomes.map((o) => o.status),
-        outcomes.map((o) => o.statusCode),
-        outcomes.map((o) => (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null),
         outcomes.map((o) => o.requestedAt),
+        outcomes.map((o) => o.durationMs),
+        outcomes.map((o) => o.statusCode),
+        outcomes.map((o) => o.responseBody),
+        outcomes.map((o) => o.responseBodyTruncated),
+        outcomes.map((o) => o.error),
+        outcomes.map((o) => o.errorMessage?.slice(0, 500) ?? null),
+        outcomes.map((o) => o.status),
         outcomes.map((o) => o.nextAttemptAt),
+        outcomes.map((o) => (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null),
+        outcomes.map((o) => o.webhookId),
       ],
     );
   }

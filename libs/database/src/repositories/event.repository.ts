@@ -39,11 +39,6 @@ export class EventRepository {
     return this.table.findOneBy({ id });
   }
 
-  async markFannedOut(ids: string[], at = new Date()): Promise<void> {
-    if (ids.length === 0) return;
-    await this.table.update({ id: In(ids), fannedOutAt: IsNull() }, { fannedOutAt: at });
-  }
-
   /** Events acknowledged before `cutoff` whose fan-out has not happened (lost queue jobs). */
   async findNotFannedOut(cutoff: Date, limit: number): Promise<string[]> {
     const rows = await this.table.find({ select: { id: true }, where: { fannedOutAt: IsNull(), createdAt: LessThan(cutoff) }, order: { createdAt: 'ASC' }, take: limit });

@@ -134,23 +134,6 @@ export class WebhookRepository {
     };
   }
 
-  /**
-   * For each event, the ids of its department's active webhooks subscribed to its type that existed
-   * when it was stored (webhooks created later do not receive it). One query for many events.
-   */
-  async findSubscribedIds(events: { id: string; departmentId: string; type: string; createdAt: Date }[]): Promise<Map<string, string[]>> {
-    const result = new Map(events.map((e) => [e.id, [] as string[]]));
-    if (events.length === 0) return result;
-    const rows: { event_id: string; webhook_id: string }[] = await this.manager.query(
-      `SELECT e.id AS event_id, w.id AS webhook_id
-         FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::timestamptz[]) AS e(id, department_id, type, created_at)
-         JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at`,
-      [events.map((e) => e.id), events.map((e) => e.departmentId), events.map((e) => e.type), events.map((e) => e.createdAt)],
-    );
-    for (const row of rows) result.get(row.event_id)!.push(row.webhook_id);
-    return result;
-  }
-
   /** The webhook as an attempt needs it now: current URL, headers and signing secrets; null if deleted. */
   async findForDelivery(id: string, now = new Date()): Promise<DeliveryTarget | null> {
     return (await this.findForDeliveries([id], now)).get(id) ?? null;
@@ -175,12 +158,6 @@ export class WebhookRepository {
         return [row.id, { webhook: this.toWebhook(row), secrets }];
       }),
     );
-  }
-
-  /** A success ends the failing streak of these webhooks. */
-  async resetFailureStreaks(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.manager.query(`UPDATE webhooks SET failing_since = NULL, failure_streak = 0 WHERE id = ANY($1) AND failure_streak > 0`, [ids]);
   }
 
   /**
