@@ -55,7 +55,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       expect(await eventRows('id', id)).toEqual([
         { id, department_id: department, type: 'SURVEY_COMPLETED', data: surveyCompleted, occurred_at: new Date('2026-11-26T10:00:00Z') },
       ]);
-      expect(await events.getJobState(fanOutJobId(id))).not.toBe('unknown');
+      expect(await events.getJobState(fanOutJobId([id]))).not.toBe('unknown');
     });
 
     it('answers a repeated id with the first event and queues nothing more', async () => {
@@ -64,7 +64,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const first = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted), '--id', id]);
       expect(first.code).toBe(0);
       // With the first fan-out job gone, any job the repeat adds would show.
-      await events.remove(fanOutJobId(id));
+      await events.remove(fanOutJobId([id]));
 
       const again = await cli([
         'event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED',
@@ -75,7 +75,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const rows = await eventRows('department_id', department);
       expect(rows).toHaveLength(1);
       expect(rows[0].data).toEqual(surveyCompleted);
-      expect(await events.getJobState(fanOutJobId(id))).toBe('unknown');
+      expect(await events.getJobState(fanOutJobId([id]))).toBe('unknown');
     });
 
     it('refuses an unknown type, naming the problem, and stores nothing', async () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { newId } from '@pollarix/common';
 import { Database, EventEntity, NewEvent } from '@pollarix/database';
-import { fanOutJobId, JobName, QueueName } from '@pollarix/queue';
+import { fanOutJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import type { EventEnvelope, EventInput } from './envelope';
 import { EventProblem, validateEvent, ValidateOptions } from './event-validation';
@@ -78,7 +78,7 @@ export class EventPublisher {
 
     const fresh = unique.filter((e) => inserted.has(e.id));
     try {
-      await this.events.addBulk(fresh.map((e) => ({ name: JobName.FanOut, data: { eventId: e.id }, opts: { jobId: fanOutJobId(e.id) } })));
+      await this.events.addBulk(fanOutJobs(fresh.map((e) => e.id)));
     } catch (error) {
       this.logger.warn(`Stored ${fresh.length} event(s) but could not queue their fan-out (${(error as Error).message}); the sweeper will`);
     }

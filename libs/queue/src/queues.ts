@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConnectionOptions, DefaultJobOptions, Queue } from 'bullmq';
 
 /**
@@ -16,8 +17,17 @@ export enum JobName {
 }
 
 export interface FanOutJob {
+  /** Events to fan out together (from one publish call, or the sweeper). */
+  eventIds: string[];
+}
+
+/** The payload of fan-out jobs queued before they carried several events; still accepted. */
+export interface LegacyFanOutJob {
   eventId: string;
 }
+
+/** Events per fan-out job: a publish batch of 500 becomes a few jobs that workers take in parallel. */
+export const FAN_OUT_JOB_EVENTS = 100;
 
 export interface DeliverJob {
   deliveryId: string;
@@ -26,7 +36,7 @@ export interface DeliverJob {
 }
 
 /** Job payloads as a discriminated union: every job name has exactly one payload type. */
-export type QueueJob = { name: JobName.FanOut; data: FanOutJob } | { name: JobName.Deliver; data: DeliverJob };
+export type QueueJob = { name: JobName.FanOut; data: FanOutJob | LegacyFanOutJob } | { name: JobName.Deliver; data: DeliverJob };
 
 /**
  * Hash-tagged prefix: every key of every queue lands in one Redis Cluster slot, which BullMQ's
@@ -35,7 +45,18 @@ export type QueueJob = { name: JobName.FanOut; data: FanOutJob } | { name: JobNa
 export const QUEUE_PREFIX = '{pollarix}';
 
 /** Deterministic job ids make re-adding after a crash or by the sweeper a no-op when the job exists. */
-export const fanOutJobId = (eventId: string): string => `fan-${eventId}`;
+export const fanOutJobId = (eventIds: string[]): string =>
+  eventIds.length === 1 ? `fan-${eventIds[0]}` : `fan-${eventIds.length}-${createHash('sha256').update(eventIds.join('\n')).digest('hex').slice(0, 32)}`;
+
+/** Fan-out jobs for these events, FAN_OUT_JOB_EVENTS at most per job, under deterministic ids. */
+export function fanOutJobs(eventIds: string[]): { name: JobName.FanOut; data: FanOutJob; opts: { jobId: string } }[] {
+  const jobs = [];
+  for (let i = 0; i < eventIds.length; i += FAN_OUT_JOB_EVENTS) {
+    const chunk = eventIds.slice(i, i + FAN_OUT_JOB_EVENTS);
+    jobs.push({ name: JobName.FanOut as const, data: { eventIds: chunk }, opts: { jobId: fanOutJobId(chunk) } });
+  }
+  return jobs;
+}
 export const deliverJobId = (deliveryId: string, attempt: number): string => `${deliveryId}-${attempt}`;
 
 export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { AppConfig } from '@pollarix/config';
 import { Database, PendingJob } from '@pollarix/database';
 import { InjectRedis, RedisConnection } from '@pollarix/redis';
-import { deliverJobId, fanOutJobId, JobName, QueueName } from '@pollarix/queue';
+import { deliverJobId, fanOutJobs, JobName, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { FanOutService } from './fan-out.service';
 
@@ -61,9 +61,10 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   /** One pass; returns how many jobs it re-queued. */
   async sweep(now = new Date()): Promise<{ events: number; deliveries: number }> {
     const cutoff = new Date(now.getTime() - this.config.sweeperGraceMs);
+    // Fan-out is idempotent: a job added for an event whose own job is merely late costs a little work, nothing more.
     let events = 0;
-    for (const eventId of await this.db.repos.events.findNotFannedOut(cutoff, SWEEP_BATCH)) {
-      if (await this.requeue(this.events, fanOutJobId(eventId), JobName.FanOut, { eventId })) events++;
+    for (const job of fanOutJobs(await this.db.repos.events.findNotFannedOut(cutoff, SWEEP_BATCH))) {
+      if (await this.requeue(this.events, job.opts.jobId, job.name, job.data)) events += job.data.eventIds.length;
     }
     const overdue = await this.db.repos.deliveries.findOverdue(cutoff, SWEEP_BATCH);
     let deliveries = 0;

@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { FanOutJob, JobName, QueueName } from '@pollarix/queue';
+import { FanOutJob, JobName, LegacyFanOutJob, QueueName } from '@pollarix/queue';
 import { Job } from 'bullmq';
 import { FanOutService } from '../delivery/fan-out.service';
 import { startWorker } from './worker-setup';
@@ -25,10 +25,13 @@ export class EventsProcessor extends WorkerHost implements OnApplicationBootstra
     await this.worker.close();
   }
 
-  async process(job: Job<FanOutJob>): Promise<number> {
+  async process(job: Job<FanOutJob | LegacyFanOutJob>): Promise<number> {
     switch (job.name) {
-      case JobName.FanOut:
-        return this.fanOut.fanOut(job.data.eventId);
+      case JobName.FanOut: {
+        const eventIds = 'eventIds' in job.data ? job.data.eventIds : [job.data.eventId];
+        const counts = await Promise.all(eventIds.map((id) => this.fanOut.fanOut(id)));
+        return counts.reduce((sum, n) => sum + n, 0);
+      }
       default:
         throw new Error(`No handler for job ${job.name} on queue ${QueueName.Events}`);
     }
