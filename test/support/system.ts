@@ -81,21 +81,43 @@ export interface WorkerProcess {
 }
 
 /** A built worker (dist/apps/worker/main.js) as its own process; resolves once it logged "worker ready". */
-export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', 'worker', 'main.js')], {
-    env: { ...process.env, ...env },
+export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  return spawnApp('worker', env, 'worker ready');
+}
+
+/** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens (logged at info). */
+export function spawnApi(env: Record<string, string> & { PORT: string }): Promise<WorkerProcess> {
+  return spawnApp('api', { ...env, LOG_LEVEL: 'info' }, 'API listening on');
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, readyText: string): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
+    // The apps honour LOG_LEVEL, and readyText (like the worker's HTTP port) is an info line (pino JSON).
+    env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' ? 'debug' : 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${app} did not print "${readyText}" within ${READY_TIMEOUT_MS} ms:\n${output.join('')}`));
+    }, READY_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString());
-      if (chunk.toString().includes('worker ready')) resolve();
+      if (output.join('').includes(readyText)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output.join('')}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${app} exited with ${code} before it was ready:\n${output.join('')}`));
+    });
   });
   return {
     pid: child.pid!,
