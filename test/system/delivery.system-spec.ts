@@ -266,6 +266,16 @@ describe('delivery pipeline (real API, worker processes, PostgreSQL, Redis, rece
         body: { events: Array.from({ length: 501 }, () => ({ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData })) },
       });
       expect(tooMany.status).toBe(422);
+      // An id another department's event already has: 409, and the batch's other events are not stored either.
+      const other = uniqueDepartment();
+      const taken = `evt_taken_${other}`;
+      expect((await call(api.baseUrl, 'POST', '/internal/events', { token: publisherToken, body: { id: taken, type: 'SURVEY_COMPLETED', departmentId: other, data: completedData } })).status).toBe(202);
+      const clash = await call(api.baseUrl, 'POST', '/internal/events/batch', {
+        token: publisherToken,
+        body: { events: [{ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }, { id: taken, type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }] },
+      });
+      expect(clash.status).toBe(409);
+      expect(clash.body).toEqual({ status: 409, detail: expect.any(Array) });
       const noScope = await api.token([dept]);
       expect((await call(api.baseUrl, 'POST', '/internal/events', { token: noScope, body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData } })).status).toBe(403);
       expect(await storedEvents(api, dept)).toBe(0);

@@ -60,17 +60,15 @@ export class EventPublisher {
       occurredAt: input.timestamp ? new Date(input.timestamp) : now,
     }));
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-    // Repeats are answered with the first event; a foreign department's id is refused before storing anything.
-    const existing = new Map((await this.db.repos.events.findByIds(unique.map((e) => e.id))).map((e) => [e.id, e]));
+    // One statement stores the new ones; a foreign department's id stores nothing at all.
+    const { inserted, foreign } = await this.db.repos.events.insertNew(unique);
+    if (foreign.length > 0) throw new EventIdConflictError(foreign[0]);
+    // Repeats (and ids inserted concurrently by another publisher) are answered with the stored event.
+    const existing = new Map((await this.db.repos.events.findByIds(unique.filter((e) => !inserted.has(e.id)).map((e) => e.id))).map((e) => [e.id, e]));
     for (const event of unique) {
       const earlier = existing.get(event.id);
       if (earlier && earlier.departmentId !== event.departmentId) throw new EventIdConflictError(event.id);
     }
-    const inserted = await this.db.repos.events.insertNew(unique.filter((e) => !existing.has(e.id)));
-    // An id inserted concurrently by another publisher between the two statements: answer with that one.
-    const raced = unique.filter((e) => !existing.has(e.id) && !inserted.has(e.id)).map((e) => e.id);
-    for (const event of await this.db.repos.events.findByIds(raced)) existing.set(event.id, event);
-
     const result = events.map((event) => {
       const earlier = existing.get(event.id);
       return earlier ? toEnvelope(earlier) : toEnvelope(event);

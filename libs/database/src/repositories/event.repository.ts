@@ -17,15 +17,27 @@ export class EventRepository {
     return this.manager.getRepository(EventEntity);
   }
 
-  /** Inserts what is new; ids that already exist are left as they are. Returns the ids inserted now. */
-  async insertNew(events: NewEvent[]): Promise<Set<string>> {
-    if (events.length === 0) return new Set();
-    // One array parameter per column: a batch of 500 events is six parameters, not 3,000.
-    const rows: { id: string }[] = await this.manager.query(
-      `INSERT INTO events (id, department_id, type, data, occurred_at)
-       SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::timestamptz[])
-       ON CONFLICT (id) DO NOTHING
-       RETURNING id`,
+  /**
+   * Inserts the events whose ids are new, in one statement — unless one of the ids already belongs to
+   * another department, in which case nothing is inserted and those ids are returned as `foreign`.
+   * Ids that already exist for the same department are left as they are (neither list has them).
+   */
+  async insertNew(events: NewEvent[]): Promise<{ inserted: Set<string>; foreign: string[] }> {
+    if (events.length === 0) return { inserted: new Set(), foreign: [] };
+    // One array parameter per column: a batch of 500 events is five parameters, not 2,500.
+    const rows: { id: string; inserted: boolean }[] = await this.manager.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::timestamptz[])
+           AS v(id, department_id, type, data, occurred_at)
+       ), foreign_ids AS (
+         SELECT e.id FROM events e JOIN v ON v.id = e.id AND e.department_id <> v.department_id
+       ), inserted AS (
+         INSERT INTO events (id, department_id, type, data, occurred_at)
+         SELECT id, department_id, type, data, occurred_at FROM v WHERE NOT EXISTS (SELECT 1 FROM foreign_ids)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id
+       )
+       SELECT id, true AS inserted FROM inserted UNION ALL SELECT id, false AS inserted FROM foreign_ids`,
       [
         events.map((e) => e.id),
         events.map((e) => e.departmentId),
@@ -34,7 +46,7 @@ export class EventRepository {
         events.map((e) => e.occurredAt),
       ],
     );
-    return new Set(rows.map((row) => row.id));
+    return { inserted: new Set(rows.filter((r) => r.inserted).map((r) => r.id)), foreign: rows.filter((r) => !r.inserted).map((r) => r.id) };
   }
 
   async findByIds(ids: string[]): Promise<EventEntity[]> {
