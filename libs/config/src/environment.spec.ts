@@ -41,6 +41,21 @@ describe('loadConfig', () => {
     expect(() => load({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} [^\\n]+$`));
   });
 
+  it.each([
+    ['DATABASE_URL', 'mysql://app:hunter2-secret@db/app', 'hunter2-secret'],
+    ['REDIS_URL', 'http://:hunter2-secret@cache:6379', 'hunter2-secret'],
+    ['SECRETS_ENCRYPTION_KEY', 'hunter2-secret', 'hunter2-secret'],
+  ])('never shows the secret part of a bad %s', (name, value, secret) => {
+    let message = '';
+    try {
+      load({ [name]: value });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(name);
+    expect(message).not.toContain(secret);
+  });
+
   it('requires the connections when asked to', () => {
     expect(() => loadConfig({ requireConnections: true, env: { SECRETS_ENCRYPTION_KEY: key } })).toThrow(/DATABASE_URL is required/);
   });

@@ -10,7 +10,10 @@ import {
   Max,
   Min,
   validateSync,
+  ValidateBy,
 } from 'class-validator';
+// By path, not @pollarix/redis: that library depends on this one. redis-url.ts imports nothing of ours.
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../../redis/src/redis-url';
 import { parseDuration, parseDurationList } from './duration';
 
 const DURATION = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/;
@@ -23,6 +26,24 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['false', '0', 'no', 'off', ''].includes(v)) return false;
   return value;
 };
+
+/** REDIS_URL is valid exactly when libs/redis can connect with it: one parser, one message per mistake. */
+function IsRedisUrl(): PropertyDecorator {
+  const problem = (value: unknown): string | undefined => {
+    if (typeof value !== 'string') return 'must be a string';
+    try {
+      parseRedisUrl(value);
+      return undefined;
+    } catch (error) {
+      if (error instanceof RedisUrlError) return error.message;
+      throw error;
+    }
+  };
+  return ValidateBy({
+    name: 'isRedisUrl',
+    validator: { validate: (value) => problem(value) === undefined, defaultMessage: (args) => problem(args?.value) ?? 'is invalid' },
+  });
+}
 
 /**
  * Every environment variable the service reads (SPEC §3), with its rule. The README's configuration
@@ -41,9 +62,7 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection string' })
   DATABASE_URL?: string;
 
-  @IsOptional() @Matches(/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\/\S+$/, {
-    message: 'must be a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL',
-  })
+  @IsOptional() @IsRedisUrl()
   REDIS_URL?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
@@ -126,6 +145,13 @@ export const ENVIRONMENT_VARIABLES: readonly string[] = Object.freeze([
 
 export class ConfigError extends Error {}
 
+/** A bad value as the error line shows it: never a key, never a password in a URL. */
+function shown(name: string, value: unknown): string {
+  if (name === 'SECRETS_ENCRYPTION_KEY') return `${String(value).length} characters`;
+  if (name.endsWith('_URL')) return JSON.stringify(redactRedisUrl(String(value)));
+  return JSON.stringify(value);
+}
+
 /** Validates raw variables; throws one ConfigError whose message names every bad variable. */
 export function validateEnvironment(raw: Record<string, string | undefined>): EnvironmentVariables {
   const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
@@ -133,7 +159,7 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   const errors = validateSync(env, { skipMissingProperties: false });
   const problems = errors.map((e) => {
     const message = Object.values(e.constraints ?? {})[0]?.replace(`${e.property} `, '') ?? 'is invalid';
-    return `${e.property} ${message} (got ${JSON.stringify(present[e.property])})`;
+    return `${e.property} ${message} (got ${shown(e.property, present[e.property])})`;
   });
   for (const [name, parse] of [
     ['DELIVERY_RETRY_SCHEDULE', parseDurationList],

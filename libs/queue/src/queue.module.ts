@@ -1,14 +1,32 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
+import { createQueueConnection, QueueConnection } from '@pollarix/redis';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from './queues';
 
 export type QueueRole = 'producer' | 'worker';
 
+const QUEUE_CONNECTION = Symbol('QUEUE_CONNECTION');
+
+/**
+ * Releases the Cluster client BullMQ was given (options for one node or Sentinel: BullMQ closes its
+ * own). This module is global and inserted before the Bull modules it imports, so Nest runs this hook
+ * after theirs: every Worker and Queue is closed by then.
+ */
+@Injectable()
+class QueueConnectionCloser implements OnApplicationShutdown {
+  constructor(@Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection) {}
+
+  onApplicationShutdown(): Promise<void> {
+    return this.queueConnection.close();
+  }
+}
+
 /**
  * BullMQ for a process. Workers keep retrying Redis forever (`maxRetriesPerRequest: null`, as BullMQ
  * requires); producers fail fast (`enableOfflineQueue: false`) so that a publish is never acknowledged
- * on the strength of a command stuck in a client-side buffer.
+ * on the strength of a command stuck in a client-side buffer. REDIS_URL may name one node, a Sentinel
+ * master or a Cluster (keys share the `{pollarix}` hash tag, so BullMQ's scripts run on a Cluster).
  */
 @Module({})
 export class QueueModule {
@@ -18,22 +36,28 @@ export class QueueModule {
       global: true,
       imports: [
         BullModule.forRootAsync({
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => ({
-            // Options, not a client: BullMQ then owns (and closes) the connections it makes.
-            connection: {
-              url: config.redisUrl!,
-              connectionName: `pollarix-queue-${role}`,
-              maxRetriesPerRequest: role === 'worker' ? null : 2,
-              enableOfflineQueue: role === 'worker',
-            },
+          inject: [QUEUE_CONNECTION],
+          useFactory: (queueConnection: QueueConnection) => ({
+            connection: queueConnection.connection,
             prefix: QUEUE_PREFIX,
             defaultJobOptions: DEFAULT_JOB_OPTIONS,
           }),
         }),
         BullModule.registerQueue({ name: QueueName.Events }, { name: QueueName.Deliveries }),
       ],
-      exports: [BullModule],
+      providers: [
+        {
+          provide: QUEUE_CONNECTION,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig): QueueConnection =>
+            createQueueConnection(config.redisUrl!, `queue-${role}`, {
+              maxRetriesPerRequest: role === 'worker' ? null : 2,
+              enableOfflineQueue: role === 'worker',
+            }),
+        },
+        QueueConnectionCloser,
+      ],
+      exports: [BullModule, QUEUE_CONNECTION],
     };
   }
 }

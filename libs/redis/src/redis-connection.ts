@@ -1,14 +1,28 @@
 import { Logger } from '@nestjs/common';
-import IORedis, { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { ConnectionOptions, RedisOptions as BullRedisOptions } from 'bullmq';
+import IORedis, { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { ClusterTopology, parseRedisUrl } from './redis-url';
 
 export type RedisConnection = Redis | Cluster;
 
+/** How long closing a Cluster client waits for its node connections to end. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
 /**
- * Builds an ioredis connection from REDIS_URL. Single node: redis:// or rediss://.
- * Sentinel and Cluster forms are documented in the README (issue: operations).
+ * Builds an ioredis connection from REDIS_URL: one node (redis://, rediss://), a Sentinel-managed
+ * master (redis+sentinel://) or a Cluster (redis+cluster://); see redis-url.ts for the forms.
+ * `overrides` are per-connection ioredis options; on a Cluster they apply to every node connection,
+ * except `enableOfflineQueue`, `lazyConnect` and `retryStrategy`, which are the Cluster's own.
  */
 export function createRedisConnection(url: string, name: string, overrides: RedisOptions = {}): RedisConnection {
-  const client = new IORedis(url, { connectionName: `pollarix-${name}`, ...overrides });
+  const topology = parseRedisUrl(url);
+  const options: RedisOptions = { connectionName: `pollarix-${name}`, ...overrides };
+  const client =
+    topology.kind === 'single'
+      ? new IORedis(url, options)
+      : topology.kind === 'sentinel'
+        ? new IORedis({ ...topology.options, ...options })
+        : new Cluster(topology.nodes, clusterOptions(topology, options));
   const logger = new Logger(`Redis:${name}`);
   let lastError = '';
   client.on('error', (error: Error) => {
@@ -20,3 +34,61 @@ export function createRedisConnection(url: string, name: string, overrides: Redi
   return client;
 }
 
+/** Splits per-connection options between a Cluster and the connections it opens to its nodes. */
+function clusterOptions(topology: ClusterTopology, options: RedisOptions): ClusterOptions {
+  const { enableOfflineQueue, lazyConnect, retryStrategy, ...nodeOptions } = options;
+  return {
+    ...topology.options,
+    redisOptions: { ...topology.options.redisOptions, ...nodeOptions },
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
+  };
+}
+
+/** What to give BullMQ as `connection`, and how to release it once every Queue and Worker is closed. */
+export interface QueueConnection {
+  connection: ConnectionOptions;
+  /** Closes the Cluster client handed to BullMQ (BullMQ never closes a client it was given); else a no-op. */
+  close(): Promise<void>;
+}
+
+/**
+ * BullMQ's connection for REDIS_URL. One node and Sentinel are ioredis options, so BullMQ opens and
+ * closes its own connections; a Cluster can only be given as a client, which BullMQ shares with
+ * every Queue (and duplicates for Workers), so the caller closes it after them. Workers need
+ * `maxRetriesPerRequest: null` in `overrides`.
+ */
+export function createQueueConnection(url: string, name: string, overrides: RedisOptions = {}): QueueConnection {
+  const topology = parseRedisUrl(url);
+  const options: RedisOptions = { connectionName: `pollarix-${name}`, ...overrides };
+  switch (topology.kind) {
+    case 'single':
+      return { connection: { url, ...bullOptions(options) }, close: async () => undefined };
+    case 'sentinel':
+      return { connection: bullOptions({ ...topology.options, ...options }), close: async () => undefined };
+    case 'cluster': {
+      const cluster = createRedisConnection(url, name, overrides);
+      return {
+        connection: cluster,
+        close: async () => {
+          if (cluster.status === 'end') return;
+          const ended = new Promise<void>((resolve) => {
+            cluster.once('end', resolve);
+            setTimeout(resolve, CLOSE_TIMEOUT_MS).unref();
+          });
+          // QUIT waits for an answer: a Cluster that is not connected is just dropped.
+          if (cluster.status === 'ready') await cluster.quit().catch(() => cluster.disconnect());
+          else cluster.disconnect();
+          // quit() resolves on the nodes' OK; the node connections close just after.
+          await ended;
+        },
+      };
+    }
+  }
+}
+
+/** ioredis options as BullMQ types them: BullMQ has its own retry default, so no `retryStrategy: null`. */
+function bullOptions({ retryStrategy, ...options }: RedisOptions): BullRedisOptions {
+  return retryStrategy ? { ...options, retryStrategy } : options;
+}

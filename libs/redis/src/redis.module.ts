@@ -1,6 +1,7 @@
-import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
 import { createRedisConnection, RedisConnection } from './redis-connection';
+import { warnOnUnsafeRedisSettings } from './redis-settings';
 
 export const REDIS = Symbol('REDIS');
 
@@ -16,6 +17,19 @@ class RedisCloser implements OnApplicationShutdown {
   }
 }
 
+/** Warns at start-up (API and worker alike) when the Redis reached can lose jobs: eviction on, or AOF off. */
+@Injectable()
+class RedisSettingsCheck implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Redis');
+
+  constructor(@InjectRedis() private readonly redis: RedisConnection) {}
+
+  onApplicationBootstrap(): void {
+    // Not awaited: start-up neither waits for nor fails on a diagnostic (it never rejects).
+    void warnOnUnsafeRedisSettings(this.redis, this.logger);
+  }
+}
+
 @Global()
 @Module({
   providers: [
@@ -26,6 +40,7 @@ class RedisCloser implements OnApplicationShutdown {
       useFactory: (config: AppConfig) => createRedisConnection(config.redisUrl!, 'app', { maxRetriesPerRequest: 2 }),
     },
     RedisCloser,
+    RedisSettingsCheck,
   ],
   exports: [REDIS],
 })

@@ -1,6 +1,6 @@
 import { TOKEN_REVOKED_CHANNEL } from '@pollarix/auth';
 import { AppConfig } from '@pollarix/config';
-import IORedis from 'ioredis';
+import { createRedisConnection } from '@pollarix/redis';
 import { TOKEN_CACHE_NOTE } from './messages';
 
 /**
@@ -9,7 +9,9 @@ import { TOKEN_CACHE_NOTE } from './messages';
  */
 export async function announceRevocation(config: AppConfig, tokenId: string): Promise<string | null> {
   const url = config.redisUrl ?? `redis://127.0.0.1:${config.devRedisPort}`;
-  const redis = new IORedis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Any REDIS_URL form (single node, Sentinel, Cluster); no reconnecting, and no logging to the CLI's stdout.
+  const redis = createRedisConnection(url, 'cli', { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.removeAllListeners('error');
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -1,9 +1,9 @@
 import { AppConfig } from '@pollarix/config';
 import { LocalService } from '@pollarix/devinfra';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
+import { createQueueConnection, redactRedisUrl } from '@pollarix/redis';
 import { Queue } from 'bullmq';
 import { CliError, errorMessage } from '../cli-error';
-import { redactUrl } from './database';
 import { Say, startLocalRedisServer } from './local-services';
 
 /** How long a command waits for Redis before giving up (ioredis itself would retry forever). */
@@ -20,18 +20,20 @@ export async function withQueue<T>(config: AppConfig, name: QueueName, work: (qu
   let localService: LocalService | undefined;
   const url = config.redisUrl ?? (localService = await startLocalRedisServer(config, stderr)).url;
   // The API's producer settings: a command fails fast instead of waiting in a client-side buffer.
+  const queueConnection = createQueueConnection(url, 'cli', { maxRetriesPerRequest: 2, enableOfflineQueue: false });
   const queue = new Queue(name, {
-    connection: { url, connectionName: 'pollarix-cli', maxRetriesPerRequest: 2, enableOfflineQueue: false },
+    connection: queueConnection.connection,
     prefix: QUEUE_PREFIX,
     defaultJobOptions: DEFAULT_JOB_OPTIONS,
   });
   let lastError: unknown;
   queue.on('error', (error) => (lastError = error));
   try {
-    await untilReady(queue, () => `cannot connect to Redis at ${redactUrl(url)}: ${lastError ? errorMessage(lastError) : 'no answer'}`);
+    await untilReady(queue, () => `cannot connect to Redis at ${redactRedisUrl(url)}: ${lastError ? errorMessage(lastError) : 'no answer'}`);
     return await work(queue);
   } finally {
     await closeQueue(queue);
+    await queueConnection.close();
     await localService?.stop();
   }
 }
