@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { createApiApp } from '../../apps/api/src/app';
+import { ApiAppOptions, createApiApp } from '../../apps/api/src/app';
 import { CreateTokenInput, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix/auth';
 import { AppConfig, loadConfig } from '@pollarix/config';
 import { Database, TokenScope } from '@pollarix/database';
@@ -23,10 +23,11 @@ export interface TestApi {
 /**
  * The real API in-process on a loopback port, against the suite's PostgreSQL and Redis. passport
  * keeps strategies process-wide, so several apps in one test file must stay open until the end.
+ * Logs are silent unless LOG_LEVEL is overridden; `options.logDestination` captures the JSON lines.
  */
-export async function startApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+export async function startApi(overrides: Record<string, string> = {}, options: ApiAppOptions = {}): Promise<TestApi> {
   const config = loadConfig({ requireConnections: true, env: { ...process.env, LOG_LEVEL: 'silent', ...overrides } });
-  const app = await createApiApp(config);
+  const app = await createApiApp(config, options);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const db = app.get(Database);

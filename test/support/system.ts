@@ -94,8 +94,7 @@ const READY_TIMEOUT_MS = 30_000;
 
 async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, readyText: string): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
-    // The apps honour LOG_LEVEL, and readyText (like the worker's HTTP port) is an info line (pino JSON).
-    env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' ? 'debug' : 'info' },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -1,25 +1,40 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@pollarix/config';
 import { DatabaseModule } from '@pollarix/database';
 import { DeliveryModule } from '@pollarix/delivery';
 import { RedisModule } from '@pollarix/redis';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { PublisherModule } from '@pollarix/events';
 import { QueueModule } from '@pollarix/queue';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 import { EventsController } from './events/events.controller';
 import { InternalEventsController } from './events/internal-events.controller';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ApiRateLimitMiddleware } from './rate-limit/api-rate-limit.middleware';
 import { WebhooksModule } from './webhooks/webhooks.module';
+
+/** The app's root pino logger, for the lines that bypass LOG_LEVEL (app.ts: announce). */
+export const API_LOGGER = Symbol('API_LOGGER');
+
+export interface ApiModuleOptions {
+  /** The app's pino logger (app.ts installs its request logger ahead of the body parsers). */
+  logger: PinoLogger;
+}
 
 @Module({})
 export class ApiModule implements NestModule {
   /** The whole API for a validated configuration (tests pass their own). */
-  static forConfig(config: AppConfig): DynamicModule {
+  static forConfig(config: AppConfig, { logger }: ApiModuleOptions): DynamicModule {
     return {
       module: ApiModule,
       imports: [
+        // useExisting: the request logger is pino-http installed by app.ts; this only binds each request's
+        // child logger (with its reqId) to the Nest Logger calls made while the request runs.
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }] }),
         ConfigModule.withConfig(config),
         DatabaseModule,
         RedisModule,
@@ -29,9 +44,12 @@ export class ApiModule implements NestModule {
         AuthModule,
         WebhooksModule,
         DeliveriesModule,
+        HealthModule,
+        MetricsModule,
+        AdminModule,
       ],
-      controllers: [EventsController, InternalEventsController, HealthController],
-      providers: [ApiRateLimitMiddleware],
+      controllers: [EventsController, InternalEventsController],
+      providers: [ApiRateLimitMiddleware, { provide: API_LOGGER, useValue: logger }],
     };
   }
 

@@ -1,39 +1,105 @@
-import { INestApplication, Logger, LogLevel } from '@nestjs/common';
+import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppExceptionFilter, AppValidationPipe, jsonBody, requestId, requireJsonBody } from '@pollarix/common';
+import { announce, AppExceptionFilter, AppValidationPipe, createProcessLogger, jsonBody, requestId, requireJsonBody } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import cookieParser from 'cookie-parser';
-import { ApiModule } from './api.module';
+import type { Request, Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { API_LOGGER, ApiModule } from './api.module';
 import { setupSwagger } from './docs/swagger';
+import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { pathOnly, routeLabel } from './metrics/route-label';
 
-export const LOG_LEVELS: Record<string, LogLevel[]> = {
-  silent: [],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
+export interface ApiAppOptions {
+  /** Where the JSON log lines go: stdout by default (pretty on a terminal); tests capture them. */
+  logDestination?: DestinationStream;
+}
+
+/** Probes and scrapes are logged at debug: one line per request, without drowning the rest at info. */
+const QUIET_PATHS = /^\/(health|metrics)(\/|$)/;
+
+/** Never logged, should a serializer ever include them: credentials, cookies and CSRF tokens. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-csrf-token"]',
+];
+
+/** The API's pino logger: JSON lines at LOG_LEVEL, or pino-pretty when stdout is a terminal. */
+export function createApiLogger(config: AppConfig, destination?: DestinationStream): PinoLogger {
+  return createProcessLogger(
+    {
+      service: 'api',
+      level: config.logLevel,
+      redact: REDACTED_PATHS,
+      prettyIgnore: ['req', 'res', 'responseTime'],
+      prettyMessage: '{if context}[{context}] {end}{msg}{if req} {req.method} {req.url} {res.statusCode} {responseTime}ms{end}',
+    },
+    destination,
+  );
+}
+
+/**
+ * One line per request when its response is done: request id (the X-Request-Id the response carries),
+ * method, path without the query string, matched route pattern, status and duration. No headers, no
+ * bodies. Nest logs written while a request runs carry its reqId.
+ */
+function requestLogger(logger: PinoLogger) {
+  return pinoHttp({
+    logger,
+    // requestId() ran first: req.id and the X-Request-Id header are already set.
+    genReqId: (req) => {
+      const id = req.headers['x-request-id'];
+      return typeof id === 'string' ? id : randomUUID();
+    },
+    quietReqLogger: true,
+    wrapSerializers: false,
+    serializers: {
+      req: (req: Request) => ({ method: req.method, url: pathOnly(req.originalUrl ?? req.url) }),
+      res: (res: Response) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (req, res, error) => {
+      if (error || res.statusCode >= 500) return 'error';
+      return QUIET_PATHS.test(pathOnly((req as Request).originalUrl ?? req.url ?? '')) ? 'debug' : 'info';
+    },
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request failed',
+    customSuccessObject: (req, _res, value: Record<string, unknown>) => ({ ...value, route: routeLabel(req as Request) }),
+    // The exception filter logs unexpected errors with their stack; this line stays one short record.
+    customErrorObject: (req, res, _error, value: Record<string, unknown>) => ({ res, responseTime: value.responseTime, route: routeLabel(req as Request) }),
+  });
+}
 
 /** The configured API application, not yet listening: main.ts listens, tests use it in-process. */
-export async function createApiApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forConfig(config), {
+export async function createApiApp(config: AppConfig, options: ApiAppOptions = {}): Promise<INestApplication> {
+  const logger = createApiLogger(config, options.logDestination);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forConfig(config, { logger }), {
     bodyParser: false,
-    logger: LOG_LEVELS[config.logLevel] ?? LOG_LEVELS.info,
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
-  // Order matters: the request id first so that every response, errors included, carries it.
-  app.use(requestId, requireJsonBody, jsonBody, cookieParser());
+  // Order matters: the request id first so that every response, errors included, carries it; then the
+  // request log and the metrics, so that requests refused by the body checks are logged and counted.
+  app.use(requestId, requestLogger(logger), app.get(HttpMetricsMiddleware).use, requireJsonBody, jsonBody, cookieParser());
   app.useGlobalFilters(new AppExceptionFilter());
   app.useGlobalPipes(new AppValidationPipe());
   setupSwagger(app);
   return app;
 }
 
-export function logListening(config: AppConfig, url: string): void {
-  new Logger('Api').log(`Pollarix Webhooks API listening on ${url}`);
+export function logListening(app: INestApplication, config: AppConfig, url: string): void {
+  announce(app.get<PinoLogger>(API_LOGGER), 'Api', `Pollarix Webhooks API listening on ${url}`);
   if (config.deliveryAllowPrivateNetworks) {
-    new Logger('Api').warn('DELIVERY_ALLOW_PRIVATE_NETWORKS=true: deliveries may reach loopback and private networks');
+    new NestLogger('Api').warn('DELIVERY_ALLOW_PRIVATE_NETWORKS=true: deliveries may reach loopback and private networks');
   }
 }

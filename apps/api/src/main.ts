@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   // SIGTERM closes the app (in-flight requests, pools) and exits 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(config.port, config.host);
-  logListening(config, `http://${config.host}:${config.port}`);
+  logListening(app, config, `http://${config.host}:${config.port}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,17 +1,22 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { ConfigModule } from '@pollarix/config';
 import { DatabaseModule } from '@pollarix/database';
 import { DeliveryModule } from '@pollarix/delivery';
 import { QueueModule } from '@pollarix/queue';
 import { RedisModule } from '@pollarix/redis';
 import { PublisherModule } from '@pollarix/events';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AttemptLog } from './delivery/attempt-log';
 import { DeliveryService } from './delivery/delivery.service';
 import { FanOutService } from './delivery/fan-out.service';
 import { SweeperService } from './delivery/sweeper.service';
 import { WebhookDisabler } from './delivery/webhook-disabler';
 import { DeliveriesProcessor } from './processors/deliveries.processor';
+import { RedisHealthIndicator } from '@pollarix/redis';
 import { WorkerHttpServer } from './ops/worker-http';
+import { WORKER_LOGGER, WorkerLoggerModule } from './ops/worker-logger';
 import { WorkerMetrics } from './ops/worker-metrics';
 import { EventsProcessor } from './processors/events.processor';
 
@@ -19,6 +24,10 @@ import { EventsProcessor } from './processors/events.processor';
 @Module({
   imports: [
     ConfigModule.forRoot({ requireConnections: true }),
+    // An application context has no requests: nestjs-pino only carries Nest's Logger to pino here.
+    WorkerLoggerModule,
+    LoggerModule.forRootAsync({ imports: [WorkerLoggerModule], inject: [WORKER_LOGGER], useFactory: (logger: PinoLogger) => ({ pinoHttp: { logger } }) }),
+    TerminusModule.forRoot({ errorLogStyle: 'json' }),
     DatabaseModule,
     RedisModule,
     QueueModule.register('worker'),
@@ -34,6 +43,7 @@ import { EventsProcessor } from './processors/events.processor';
     DeliveriesProcessor,
     EventsProcessor,
     WorkerMetrics,
+    RedisHealthIndicator,
     WorkerHttpServer,
   ],
 })

@@ -5,3 +5,4 @@ export * from './http/http-pipeline';
 export * from './http/validation';
 export * from './ids';
 export * from './version';
+export * from './logging/logger';

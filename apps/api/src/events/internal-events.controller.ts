@@ -6,13 +6,17 @@ import { EventIdConflictError, EventPublisher, EventValidationError, MAX_BATCH_E
 import type { Request } from 'express';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { ErrorResponseDto } from '../docs/error-response.dto';
+import { ApiMetrics } from '../metrics/api-metrics';
 import { EventBatchDto, EventDto, PublishedBatchDto, PublishedEventDto } from './dto/event.dto';
 
 /** The internal producer's HTTP door (SPEC §6): validated, stored, then queued; 202 once durable. */
 @ApiTags('internal')
 @Controller('internal/events')
 export class InternalEventsController {
-  constructor(private readonly publisher: EventPublisher) {}
+  constructor(
+    private readonly publisher: EventPublisher,
+    private readonly metrics: ApiMetrics,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -46,7 +50,9 @@ export class InternalEventsController {
       }
     });
     try {
-      return await this.publisher.publishBatch(events);
+      const published = await this.publisher.publishBatch(events);
+      this.metrics.recordPublished(published);
+      return published;
     } catch (error) {
       if (error instanceof EventValidationError) {
         throw new AppError(

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -19,13 +19,22 @@ export interface AttemptReport {
 }
 
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
+/** A scrape answers without queue depths rather than hang while Redis is away (worker connections retry forever). */
+const QUEUE_COUNT_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout of ${ms}ms exceeded`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
- * The worker's Prometheus families. Labels stay low-cardinality: outcome and error class, never the
- * URL, webhook or department.
+ * The worker's Prometheus families, and its one log line per delivery attempt. Labels stay
+ * low-cardinality: outcome and error class, never the URL, webhook or department.
  */
 @Injectable()
 export class WorkerMetrics {
+  private readonly attemptLog = new Logger('DeliveryAttempt');
   readonly registry = new Registry();
   readonly attempts = new Counter({
     name: 'pollarix_delivery_attempts_total',
@@ -58,18 +67,40 @@ export class WorkerMetrics {
       labelNames: ['queue', 'state'] as const,
       registers: [this.registry],
       async collect() {
-        for (const queue of queues) {
-          const counts = await queue.getJobCounts(...QUEUE_STATES);
-          for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+        try {
+          const all = await withTimeout(Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_STATES))), QUEUE_COUNT_TIMEOUT_MS);
+          queues.forEach((queue, i) => {
+            for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, all[i][state] ?? 0);
+          });
+        } catch {
+          // Unknown is no series, not a stale number.
+          this.reset();
         }
       },
     });
   }
 
-  /** One finished attempt: counters and the latency histogram (labels never carry ids or URLs). */
+  /**
+   * One finished attempt: counters, the latency histogram (labels never carry ids or URLs) and one log
+   * line with the ids, never the destination URL, headers or secrets. Final failures log at warn.
+   */
   recordAttempt(report: AttemptReport): void {
     this.attemptDuration.observe(report.durationMs / 1000);
     this.attempts.inc({ outcome: report.outcome, error: report.error ?? 'none' });
     if (report.deliveryStatus !== 'pending') this.deliveries.inc({ status: report.deliveryStatus });
+    const line = {
+      msg: 'delivery attempt',
+      deliveryId: report.deliveryId,
+      webhookId: report.webhookId,
+      departmentId: report.departmentId,
+      attempt: report.attempt,
+      outcome: report.outcome,
+      statusCode: report.statusCode,
+      durationMs: report.durationMs,
+      error: report.error,
+      deliveryStatus: report.deliveryStatus,
+    };
+    if (report.outcome === 'failed' || report.outcome === 'gone') this.attemptLog.warn(line);
+    else this.attemptLog.log(line);
   }
 }

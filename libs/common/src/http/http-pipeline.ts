@@ -5,11 +5,15 @@ import { AppError, ErrorCode } from '../errors/app-error';
 export const MAX_BODY_BYTES = 1024 * 1024;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** Echoes a sane client X-Request-Id or makes one; every response carries it. */
+/**
+ * Echoes a sane client X-Request-Id or makes one; every response carries it. It is also `req.id`,
+ * the id pino-http logs the request under.
+ */
 export function requestId(req: Request, res: Response, next: NextFunction): void {
   const given = req.headers['x-request-id'];
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   req.headers['x-request-id'] = id;
+  (req as Request & { id?: unknown }).id = id;
   res.setHeader('X-Request-Id', id);
   next();
 }

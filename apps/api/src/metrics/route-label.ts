@@ -1,0 +1,28 @@
+import type { Request } from 'express';
+
+/** Where the queue dashboard is mounted; its own sub-routes all count as this one route. */
+export const ADMIN_QUEUES_PATH = '/admin/queues';
+/** Express sub-apps (bull-board, Swagger UI's assets): everything under one is labelled with its mount path. */
+const MOUNTS = [ADMIN_QUEUES_PATH, '/docs'];
+/** The label of requests that matched no route: 404s, and requests refused before routing (413, 415, 429). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * The matched route's pattern (`/department/:departmentId/webhook/:webhookId`), never the raw URL:
+ * metric labels and log fields stay low-cardinality and free of ids and query strings.
+ */
+export function routeLabel(req: Request): string {
+  const path = pathOnly(req.originalUrl ?? req.url);
+  const mount = MOUNTS.find((m) => path === m || path.startsWith(`${m}/`));
+  if (mount) return mount;
+  const pattern: unknown = (req.route as { path?: unknown } | undefined)?.path;
+  // A catch-all (`/{*path}`) is a middleware's registration, not a controller's route: nothing matched.
+  if (typeof pattern !== 'string' || pattern.includes('{*') || pattern.includes('*')) return UNMATCHED_ROUTE;
+  return `${req.baseUrl ?? ''}${pattern}`;
+}
+
+/** The path of a URL without its query string (which may carry tokens or other secrets). */
+export function pathOnly(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
