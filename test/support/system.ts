@@ -85,9 +85,9 @@ export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess>
   return spawnApp('worker', env, 'worker ready');
 }
 
-/** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens (logged at info). */
+/** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens. */
 export function spawnApi(env: Record<string, string> & { PORT: string }): Promise<WorkerProcess> {
-  return spawnApp('api', { ...env, LOG_LEVEL: 'info' }, 'API listening on');
+  return spawnApp('api', env, 'API listening on');
 }
 
 const READY_TIMEOUT_MS = 30_000;

@@ -3,7 +3,6 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 /** One HTTP attempt of a delivery, as the receiver answered it (or why it could not). */
 @Entity('delivery_attempts')
 @Index('UQ_delivery_attempts_delivery_attempt', ['deliveryId', 'attempt'], { unique: true })
-@Index('IDX_delivery_attempts_requested', ['requestedAt'])
 export class DeliveryAttemptEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'PK_delivery_attempts' })
   id!: string;
