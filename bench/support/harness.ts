@@ -1,4 +1,4 @@
-import { loadConfig } from '@pollarix/config';
+import { loadConfig, WORKER_NODE_FLAGS } from '@pollarix/config';
 import { Database, dataSourceOptions } from '@pollarix/database';
 import { EventPublisher } from '@pollarix/events';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
@@ -101,15 +101,16 @@ export const childProbe = (child: Child): CpuProbe => ({ name: child.name, read:
 
 /**
  * Spawns a real worker (dist/apps/worker/main.js) on loopback, with its own ephemeral HTTP port, and
- * adds it to the children stopped at the end. BENCH_WORKER_NODE_ARGS: node flags for the worker only
- * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", which NODE_OPTIONS does not allow).
+ * adds it to the children stopped at the end, with the node flags it ships with (WORKER_NODE_FLAGS).
+ * BENCH_WORKER_NODE_ARGS: more node flags for the worker only, after those (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof", which NODE_OPTIONS does not allow).
  */
 export async function startWorker(ctx: Context, name: string): Promise<Child> {
   const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const worker = await startChild(
     name,
     process.execPath,
-    [...workerNodeArgs, WORKER_MAIN],
+    [...WORKER_NODE_FLAGS, ...workerNodeArgs, WORKER_MAIN],
     {
       ...process.env,
       NODE_ENV: 'production',

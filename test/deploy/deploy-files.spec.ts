@@ -1,4 +1,4 @@
-import { ENVIRONMENT_VARIABLES, loadConfig, parseDuration } from '@pollarix/config';
+import { ENVIRONMENT_VARIABLES, loadConfig, parseDuration, WORKER_NODE_FLAGS } from '@pollarix/config';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, posix } from 'node:path';
@@ -462,8 +462,13 @@ describe('the build and the entry point', () => {
   it.each(Object.keys(ROLE_APPLICATION))('role %s execs node on the bundle the build produces', (role) => {
     expect(roles[role]).toBeDefined();
     // exec: node becomes PID 1 and gets SIGTERM itself, so the graceful shutdown runs.
-    const match = /(?:^|;\s*)exec node (\S+)/.exec(roles[role]);
+    const match = /(?:^|;\s*)(?:\w+="[^"]*"\s+)*exec node (\S+)/.exec(roles[role]);
     expect(match?.[1]).toBe(builtFiles()[ROLE_APPLICATION[role]]);
+  });
+
+  it('runs the worker with WORKER_NODE_FLAGS unless NODE_OPTIONS is set', () => {
+    const match = /NODE_OPTIONS="\$\{NODE_OPTIONS:-(.*?)\}" exec node /.exec(roles.worker);
+    expect(match?.[1]).toBe(WORKER_NODE_FLAGS.join(' '));
   });
 
   it('role migrate runs the CLI command that applies the migrations', () => {

@@ -1,3 +1,4 @@
+import { WORKER_NODE_FLAGS } from '@pollarix/config';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -82,7 +83,8 @@ export interface WorkerProcess {
 
 /** A built worker (dist/apps/worker/main.js) as its own process; resolves once it logged "worker ready". */
 export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  return spawnApp('worker', env, 'worker ready');
+  // As shipped: the image and `npm start` run workers with these node flags.
+  return spawnApp('worker', env, 'worker ready', WORKER_NODE_FLAGS);
 }
 
 /** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens. */
@@ -92,8 +94,8 @@ export function spawnApi(env: Record<string, string> & { PORT: string }): Promis
 
 const READY_TIMEOUT_MS = 30_000;
 
-async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, readyText: string): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
+async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, readyText: string, nodeFlags: readonly string[] = []): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

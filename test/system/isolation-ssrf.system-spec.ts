@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { startReceiver } from '../support/receiver';
@@ -79,6 +80,33 @@ describe('isolation and SSRF in the delivery workers', () => {
     } finally {
       await worker.stop();
       await Promise.all([healthy.close(), hanging.close()]);
+    }
+  });
+
+  it('large events at full concurrency stay within the worker as shipped (bounded heap, body budget)', async () => {
+    const receivers = [await startReceiver(), await startReceiver(), await startReceiver()];
+    let worker: WorkerProcess | undefined;
+    try {
+      const dept = uniqueDepartment();
+      const token = await api.token([dept]);
+      for (const receiver of receivers) await webhookTo(dept, token, receiver.url);
+      // 40 events of ~900 KB (the 1 MiB limit is the request's), 120 deliveries: ~108 MB of bodies.
+      const blob = 'x'.repeat(900_000);
+      for (let i = 0; i < 40; i++) {
+        const res = await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: { ...data, blob, i } } });
+        expect(res.status).toBe(202);
+      }
+      // All queued before the worker starts: it takes 100 at once.
+      worker = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '100', WEBHOOK_MAX_IN_FLIGHT: '100' });
+      await waitUntil('every large delivery arrived', () => receivers.every((r) => r.requests.length >= 40), 90_000, 50);
+      expect(receivers.flatMap((r) => r.requests).every((req) => JSON.parse(req.body).data.blob.length === 900_000)).toBe(true);
+      const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');
+      const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+      // Measured here: ~240-255 MB; without the body budget ~325 MB (and a heap limit hit in the making).
+      expect(peakMb).toBeLessThan(300);
+    } finally {
+      await worker?.stop();
+      await Promise.all(receivers.map((r) => r.close()));
     }
   });
 

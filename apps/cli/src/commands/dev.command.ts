@@ -1,6 +1,6 @@
 import { TokenService } from '@pollarix/auth';
 import { SecretBox } from '@pollarix/common';
-import { AppConfig, loadConfig } from '@pollarix/config';
+import { AppConfig, loadConfig, WORKER_NODE_FLAGS } from '@pollarix/config';
 import { dataSourceOptions, Repositories, TokenScope } from '@pollarix/database';
 import { waitFor } from '@pollarix/devinfra';
 import { Command } from 'commander';
@@ -96,7 +96,7 @@ async function runDev(): Promise<number> {
     const env = appEnvironment(databaseUrl, redisUrl);
     starting = false;
     processes.spawn('api', scripts.api, env);
-    processes.spawn('worker', scripts.worker, env);
+    processes.spawn('worker', scripts.worker, env, WORKER_NODE_FLAGS);
 
     const host = probeHost(config);
     try {

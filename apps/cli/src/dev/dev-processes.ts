@@ -36,8 +36,8 @@ export class DevProcesses {
     return service;
   }
 
-  spawn(name: string, script: string, env: NodeJS.ProcessEnv): void {
-    const child = spawn(process.execPath, [script], { env, stdio: 'inherit' });
+  spawn(name: string, script: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): void {
+    const child = spawn(process.execPath, [...nodeFlags, script], { env, stdio: 'inherit' });
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         if (!this.isStopping) {

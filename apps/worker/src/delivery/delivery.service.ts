@@ -6,7 +6,7 @@ import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptLog } from './attempt-log';
-import { InFlightLimiter } from './in-flight';
+import { ByteBudget, InFlightLimiter } from './in-flight';
 import { MicroBatcher } from './micro-batcher';
 import { decide } from './outcome';
 import { WebhookDisabler } from './webhook-disabler';
@@ -16,9 +16,12 @@ export type AttemptResult =
   | { kind: 'stale' }
   /** The webhook is gone or inactive: the delivery is now cancelled. */
   | { kind: 'cancelled' }
-  /** This webhook already has its share of in-flight attempts here: try again shortly, no attempt counted. */
+  /** This webhook already has its share of in-flight attempts here, or the worker its share of body bytes: try again shortly, no attempt counted. */
   | { kind: 'throttled' }
   | { kind: 'attempted'; next: { attempt: number; delayMs: number } | null };
+
+/** Request bodies in flight per worker: with WORKER_NODE_FLAGS' heap, room for them and everything else. */
+const BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 interface Loaded {
   delivery?: AttemptSubject;
@@ -29,6 +32,7 @@ interface Loaded {
 @Injectable()
 export class DeliveryService {
   private readonly inFlight: InFlightLimiter;
+  private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
   /** Attempts that start together read their deliveries and webhooks together: two queries per batch. */
   private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxWaitMs: 2, maxBatch: 200 });
 
@@ -52,12 +56,16 @@ export class DeliveryService {
       return { kind: 'cancelled' };
     }
     const { webhook, secrets } = target;
+    const body = JSON.stringify(toEnvelope(delivery.event));
     if (!this.inFlight.tryAcquire(webhook.id)) return { kind: 'throttled' };
+    if (!this.bodies.tryAcquire(body.length)) {
+      this.inFlight.release(webhook.id);
+      return { kind: 'throttled' };
+    }
 
     let outcome;
     const requestedAt = new Date();
     try {
-      const body = JSON.stringify(toEnvelope(delivery.event));
       const result = await this.sender.send({
         url: webhook.url,
         body,
@@ -67,6 +75,7 @@ export class DeliveryService {
       outcome = { result, decision: decide(result, job.attempt - delivery.chainStart, this.config.deliveryRetryScheduleMs) };
     } finally {
       this.inFlight.release(webhook.id);
+      this.bodies.release(body.length);
     }
 
     const { result, decision } = outcome;

@@ -24,3 +24,28 @@ export class InFlightLimiter {
     return this.counts.get(key) ?? 0;
   }
 }
+
+/**
+ * Bytes of request bodies in flight in this process. Events may be up to 1 MiB: a burst of large ones
+ * at full concurrency would otherwise hold WORKER_CONCURRENCY bodies at once, beyond the worker's heap.
+ * A body larger than the whole budget still goes, alone.
+ */
+export class ByteBudget {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  tryAcquire(bytes: number): boolean {
+    if (this.used > 0 && this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}

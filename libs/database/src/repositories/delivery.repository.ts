@@ -109,14 +109,20 @@ export class DeliveryRepository {
     if (ids.length === 0) return [];
     const rows: {
       id: string; event_id: string; webhook_id: string; status: DeliveryStatus; attempts: number; chain_start: number; created_at: Date;
-      type: string; department_id: string; occurred_at: Date; data: Record<string, unknown>;
+      type: string; department_id: string; occurred_at: Date; data: Record<string, unknown> | null;
     }[] = await this.manager.query(
+      // An event's data (up to 1 MiB) comes once per batch, however many of its deliveries are in it.
       `SELECT d.id, d.event_id, d.webhook_id, d.status, d.attempts, d.chain_start, d.created_at,
-              e.type, e.department_id, e.occurred_at, e.data
+              e.type, e.department_id, e.occurred_at,
+              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 THEN e.data END AS data
          FROM deliveries d JOIN events e ON e.id = d.event_id
         WHERE d.id = ANY($1)`,
       [[...new Set(ids)]],
     );
+    const events = new Map<string, AttemptSubject['event']>();
+    for (const row of rows) {
+      if (row.data !== null) events.set(row.event_id, { id: row.event_id, type: row.type, departmentId: row.department_id, occurredAt: row.occurred_at, data: row.data });
+    }
     return rows.map((row) => ({
       id: row.id,
       webhookId: row.webhook_id,
@@ -124,7 +130,7 @@ export class DeliveryRepository {
       attempts: row.attempts,
       chainStart: row.chain_start,
       createdAt: row.created_at,
-      event: { id: row.event_id, type: row.type, departmentId: row.department_id, occurredAt: row.occurred_at, data: row.data },
+      event: events.get(row.event_id)!,
     }));
   }
 
