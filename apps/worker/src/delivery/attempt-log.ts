@@ -10,8 +10,8 @@ import { MicroBatcher } from './micro-batcher';
 @Injectable()
 export class AttemptLog implements OnApplicationShutdown {
   private readonly batcher = new MicroBatcher((outcomes: (AttemptOutcome & { webhookId: string })[]) => this.write(outcomes), {
-    maxWaitMs: 5,
     maxBatch: 250,
+    maxInFlight: 2,
   });
 
   constructor(private readonly db: Database) {}

@@ -34,7 +34,7 @@ export class DeliveryService {
   private readonly inFlight: InFlightLimiter;
   private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
   /** Attempts that start together read their deliveries and webhooks together: two queries per batch. */
-  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxWaitMs: 2, maxBatch: 200 });
+  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxBatch: 200, maxInFlight: 2 });
 
   constructor(
     private readonly db: Database,

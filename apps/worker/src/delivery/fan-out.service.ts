@@ -13,7 +13,7 @@ import { MicroBatcher } from './micro-batcher';
  */
 @Injectable()
 export class FanOutService implements OnApplicationShutdown {
-  private readonly batcher = new MicroBatcher((eventIds: string[]) => this.fanOutMany(eventIds), { maxWaitMs: 2, maxBatch: 500 });
+  private readonly batcher = new MicroBatcher((eventIds: string[]) => this.fanOutMany(eventIds), { maxBatch: 500, maxInFlight: 2 });
 
   constructor(
     private readonly db: Database,

@@ -1,8 +1,8 @@
 export interface MicroBatcherOptions {
-  /** Longest an item waits for companions before its batch is handled. */
-  maxWaitMs: number;
-  /** A batch this large is handled at once. */
+  /** A batch holds at most this many items. */
   maxBatch: number;
+  /** Batches handled at the same time; items arriving meanwhile wait and form the next batch. */
+  maxInFlight: number;
 }
 
 interface Waiting<I, O> {
@@ -12,14 +12,19 @@ interface Waiting<I, O> {
 }
 
 /**
- * Gathers items arriving within a few milliseconds of each other (concurrent jobs) into one call of
- * `handle`, and gives each caller its own result. `handle` returns one output per input, in order;
- * when it throws, every caller of that batch gets the error. Nothing is dropped: `drain` waits for
- * the batches in flight.
+ * Gathers items that arrive together (concurrent jobs) into one call of `handle`, and gives each
+ * caller its own result. No timer: an item arriving while fewer than `maxInFlight` batches run is
+ * handled at the end of the current event-loop turn, with whatever arrived in that turn; otherwise it
+ * waits for a batch to finish, and everything that waited goes together (group commit). Batches are
+ * thus as large as the load makes them, and an idle batcher adds no delay.
+ *
+ * `handle` returns one output per input, in order; when it throws, every caller of that batch gets the
+ * error. Nothing is dropped: `drain` waits until every item is handled.
  */
 export class MicroBatcher<I, O> {
   private queue: Waiting<I, O>[] = [];
-  private timer?: NodeJS.Timeout;
+  private scheduled = false;
+  private running = 0;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -30,26 +35,38 @@ export class MicroBatcher<I, O> {
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.options.maxBatch) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+      this.schedule();
     });
   }
 
-  /** Handles what is waiting now and waits for every batch in flight. */
+  /** Waits until every item added so far is handled. */
   async drain(): Promise<void> {
-    this.flush();
-    await Promise.allSettled([...this.inFlight]);
+    while (this.queue.length > 0 || this.inFlight.size > 0) {
+      this.flush();
+      await Promise.allSettled([...this.inFlight]);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.options.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
   }
 
   private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    const run = this.run(batch);
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
+    while (this.queue.length > 0 && this.running < this.options.maxInFlight) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.running++;
+      const run = this.run(batch).finally(() => {
+        this.running--;
+        this.inFlight.delete(run);
+        if (this.queue.length > 0) this.schedule();
+      });
+      this.inFlight.add(run);
+    }
   }
 
   private async run(batch: Waiting<I, O>[]): Promise<void> {
