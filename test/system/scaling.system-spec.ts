@@ -133,7 +133,7 @@ describe('scaling: 2 API processes and workers that come and go', () => {
 
     // The log: one delivery per (event, webhook), each with exactly one attempt, a 204.
     const log: { id: string; webhook_id: string; event_id: string; attempts: number; logged: number; codes: number[] }[] = await admin.db.dataSource.query(
-      `SELECT d.id, d.webhook_id, d.event_id, d.attempts, count(a.id)::int AS logged, array_agg(a.status_code) AS codes
+      `SELECT d.id, d.webhook_id, d.event_id, d.attempts, count(a.attempt)::int AS logged, array_agg(a.status_code) AS codes
          FROM deliveries d LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
         WHERE d.department_id = $1 GROUP BY d.id`,
       [dept],

@@ -9,7 +9,8 @@ import { FanOutService } from './fan-out.service';
 
 const LOCK_KEY = 'pollarix:sweeper:lock';
 const SWEEP_BATCH = 1_000;
-const PURGE_BATCH = 5_000;
+/** Events per purge statement, each with its deliveries (one per subscribed webhook) and their attempts. */
+const PURGE_BATCH = 1_000;
 const CHECK_CONCURRENCY = 50;
 
 /**
@@ -92,10 +93,9 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     const cutoff = new Date(Date.now() - this.config.eventRetentionMs);
     let total = 0;
     for (;;) {
-      const deliveries = await this.db.repos.deliveries.purgeBefore(cutoff, PURGE_BATCH);
-      const events = await this.db.repos.events.purgeBefore(cutoff, PURGE_BATCH);
+      const { events, deliveries } = await this.db.repos.events.purgeBefore(cutoff, PURGE_BATCH);
       total += deliveries + events;
-      if (deliveries < PURGE_BATCH && events < PURGE_BATCH) return total;
+      if (events < PURGE_BATCH) return total;
     }
   }
 }

@@ -1,16 +1,16 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** One HTTP attempt of a delivery, as the receiver answered it (or why it could not). */
+/**
+ * One HTTP attempt of a delivery, as the receiver answered it (or why it could not). Keyed by
+ * (delivery, attempt number): the only index of the fastest-growing table, and the idempotency key of
+ * the attempt log's batched insert.
+ */
 @Entity('delivery_attempts')
-@Index('UQ_delivery_attempts_delivery_attempt', ['deliveryId', 'attempt'], { unique: true })
 export class DeliveryAttemptEntity {
-  @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'PK_delivery_attempts' })
-  id!: string;
-
-  @Column({ name: 'delivery_id', type: 'varchar', length: 32 })
+  @PrimaryColumn({ name: 'delivery_id', type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_delivery_attempts' })
   deliveryId!: string;
 
-  @Column({ type: 'integer' })
+  @PrimaryColumn({ type: 'integer', primaryKeyConstraintName: 'PK_delivery_attempts' })
   attempt!: number;
 
   @Column({ name: 'requested_at', type: 'timestamptz' })

@@ -8,7 +8,6 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 @Index('UQ_deliveries_event_webhook', ['eventId', 'webhookId'], { unique: true })
 @Index('IDX_deliveries_webhook_created', ['webhookId', 'createdAt', 'id'])
 @Index('IDX_deliveries_pending_due', ['nextAttemptAt'], { where: `"status" = 'pending'` })
-@Index('IDX_deliveries_created', ['createdAt'])
 export class DeliveryEntity {
   @PrimaryColumn({ type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_deliveries' })
   id!: string;

@@ -240,17 +240,4 @@ export class DeliveryRepository {
     );
     return rows.map((row) => ({ id: row.id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
   }
-
-  /** Deletes at most `batch` deliveries (and their attempts) created before `cutoff`. */
-  async purgeBefore(cutoff: Date, batch: number): Promise<number> {
-    return this.manager.transaction(async (tx) => {
-      const rows = await returningRows<{ id: string }>(
-        tx,
-        `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE created_at < $1 LIMIT $2) RETURNING id`,
-        [cutoff, batch],
-      );
-      if (rows.length > 0) await tx.query(`DELETE FROM delivery_attempts WHERE delivery_id = ANY($1)`, [rows.map((r) => r.id)]);
-      return rows.length;
-    });
-  }
 }

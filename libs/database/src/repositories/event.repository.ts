@@ -1,6 +1,5 @@
 import { EntityManager, IsNull, LessThan } from 'typeorm';
 import { EventEntity } from '../entities/event.entity';
-import { returningRows } from './raw-query';
 
 export interface NewEvent {
   id: string;
@@ -76,13 +75,21 @@ export class EventRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Deletes at most `batch` events created before `cutoff`; returns how many went. */
-  async purgeBefore(cutoff: Date, batch: number): Promise<number> {
-    const rows = await returningRows<{ id: string }>(
-      this.manager,
-      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < $1 LIMIT $2) RETURNING id`,
+  /**
+   * Deletes at most `batch` events created before `cutoff` with their deliveries and the deliveries'
+   * attempts, in one statement; returns how many of each went.
+   */
+  async purgeBefore(cutoff: Date, batch: number): Promise<{ events: number; deliveries: number; attempts: number }> {
+    const [row]: { events: number; deliveries: number; attempts: number }[] = await this.manager.query(
+      `WITH old AS MATERIALIZED (SELECT id FROM events WHERE created_at < $1 LIMIT $2),
+            gone_deliveries AS (DELETE FROM deliveries WHERE event_id IN (SELECT id FROM old) RETURNING id),
+            gone_attempts AS (DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM gone_deliveries) RETURNING 1),
+            gone_events AS (DELETE FROM events WHERE id IN (SELECT id FROM old) RETURNING 1)
+       SELECT (SELECT count(*) FROM gone_events)::int AS events,
+              (SELECT count(*) FROM gone_deliveries)::int AS deliveries,
+              (SELECT count(*) FROM gone_attempts)::int AS attempts`,
       [cutoff, batch],
     );
-    return rows.length;
+    return row;
   }
 }
