@@ -60,6 +60,24 @@ export async function startStack(label: string): Promise<Stack> {
   };
 }
 
+/**
+ * The stack's connections and settings under which failures recover in seconds: short retries,
+ * short job locks (a killed worker's jobs move on after 2 s), a sweeper every second.
+ */
+export function fastRecoveryEnv(stack: Stack): Record<string, string> {
+  return {
+    DATABASE_URL: stack.databaseUrl,
+    REDIS_URL: stack.redisUrl,
+    DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true',
+    DELIVERY_RETRY_SCHEDULE: '200ms,500ms,1s,1s,1s,1s,1s',
+    DELIVERY_TIMEOUT_MS: '2000',
+    QUEUE_LOCK_DURATION: '2s',
+    SWEEPER_INTERVAL: '1s',
+    SWEEPER_GRACE: '3s',
+    LOG_LEVEL: 'warn',
+  };
+}
+
 async function waitForExit(pid: number): Promise<void> {
   for (;;) {
     try {

@@ -1,6 +1,6 @@
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { Receiver, startReceiver } from '../support/receiver';
-import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { fastRecoveryEnv, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
 
 /**
  * At-least-once under failure: a worker killed with SIGKILL mid-burst, Redis restarted gracefully,
@@ -20,19 +20,7 @@ describe('nothing is lost when workers or Redis fail mid-burst', () => {
 
   beforeAll(async () => {
     stack = await startStack('resilience');
-    env = {
-      DATABASE_URL: stack.databaseUrl,
-      REDIS_URL: stack.redisUrl,
-      DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_RETRY_SCHEDULE: '200ms,500ms,1s,1s,1s,1s,1s',
-      DELIVERY_TIMEOUT_MS: '2000',
-      QUEUE_LOCK_DURATION: '2s',
-      SWEEPER_INTERVAL: '1s',
-      SWEEPER_GRACE: '3s',
-      WORKER_HTTP_PORT: '0',
-      WORKER_CONCURRENCY: '50',
-      LOG_LEVEL: 'warn',
-    };
+    env = { ...fastRecoveryEnv(stack), WORKER_HTTP_PORT: '0', WORKER_CONCURRENCY: '50' };
     api = await startApi(env);
     publisher = await api.token(['*'], ['events:publish']);
   });

@@ -1,7 +1,7 @@
 import { freePort } from '@pollarix/devinfra';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { Receiver, startReceiver } from '../support/receiver';
-import { spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
 
 /**
  * Horizontal scale on one PostgreSQL and one Redis: two API processes take the events, workers come
@@ -32,18 +32,7 @@ describe('scaling: 2 API processes and workers that come and go', () => {
 
   beforeAll(async () => {
     stack = await startStack('scaling');
-    env = {
-      DATABASE_URL: stack.databaseUrl,
-      REDIS_URL: stack.redisUrl,
-      DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true',
-      DELIVERY_RETRY_SCHEDULE: '200ms,500ms,1s,1s,1s,1s,1s',
-      DELIVERY_TIMEOUT_MS: '2000',
-      QUEUE_LOCK_DURATION: '2s',
-      SWEEPER_INTERVAL: '1s',
-      SWEEPER_GRACE: '3s',
-      WORKER_CONCURRENCY: '20',
-      LOG_LEVEL: 'warn',
-    };
+    env = { ...fastRecoveryEnv(stack), WORKER_CONCURRENCY: '20' };
     // In-process, only to mint tokens and read the database; the traffic goes to the two API processes.
     admin = await startApi(env);
     for (let i = 0; i < 2; i++) {
