@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConnectionOptions, DefaultJobOptions, Queue } from 'bullmq';
+import type { DefaultJobOptions, Queue } from 'bullmq';
 
 /**
  * Queue names are a stored contract: jobs already in Redis carry them. Never rename a value.
@@ -66,24 +66,28 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 24 * 3600, count: 10_000 },
 };
 
-export type QueueConnection = ConnectionOptions;
-
+/** A delivery's next attempt, as the delivery repository returns it (PendingJob has this shape). */
 export interface ScheduledAttempt {
-  deliveryId: string;
-  attempt: number;
+  /** The delivery's id. */
+  id: string;
+  /** The attempt the job makes. */
+  nextAttempt: number;
   /** When it is due; now when absent or past. */
-  at?: Date | null;
+  nextAttemptAt?: Date | null;
+}
+
+/** The deliver job of an attempt, under its deterministic id and with its delay. */
+export function deliverJob(scheduled: ScheduledAttempt, now = Date.now()): { name: JobName.Deliver; data: DeliverJob; opts: { jobId: string; delay: number } } {
+  return {
+    name: JobName.Deliver,
+    data: { deliveryId: scheduled.id, attempt: scheduled.nextAttempt },
+    opts: { jobId: deliverJobId(scheduled.id, scheduled.nextAttempt), delay: Math.max(0, (scheduled.nextAttemptAt?.getTime() ?? now) - now) },
+  };
 }
 
 /** Queues delivery attempts under their deterministic ids (an id already queued is left as it is). */
 export async function addDeliverJobs(queue: Queue, attempts: ScheduledAttempt[]): Promise<void> {
   if (attempts.length === 0) return;
   const now = Date.now();
-  await queue.addBulk(
-    attempts.map((a) => ({
-      name: JobName.Deliver,
-      data: { deliveryId: a.deliveryId, attempt: a.attempt } satisfies DeliverJob,
-      opts: { jobId: deliverJobId(a.deliveryId, a.attempt), delay: Math.max(0, (a.at?.getTime() ?? now) - now) },
-    })),
-  );
+  await queue.addBulk(attempts.map((a) => deliverJob(a, now)));
 }

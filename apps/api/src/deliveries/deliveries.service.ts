@@ -107,7 +107,7 @@ export class DeliveriesService {
   }
 
   private enqueue(jobs: PendingJob[]): Promise<void> {
-    return addDeliverJobs(this.queue, jobs.map((job) => ({ deliveryId: job.id, attempt: job.nextAttempt })));
+    return addDeliverJobs(this.queue, jobs);
   }
 
   private async find(departmentId: string, webhookId: string, deliveryId: string): Promise<DeliveryEntity> {

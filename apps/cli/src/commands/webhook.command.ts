@@ -64,7 +64,7 @@ export function registerWebhookCommands(program: Command): void {
           try {
             for (;;) {
               const jobs = await repos.deliveries.restartChains({ webhookId, statuses: RECOVERABLE, since, until }, RECOVER_PAGE);
-              await addDeliverJobs(queue, jobs.map((job) => ({ deliveryId: job.id, attempt: job.nextAttempt })));
+              await addDeliverJobs(queue, jobs);
               done += jobs.length;
               if (jobs.length > 0) bar.update(done);
               if (jobs.length < RECOVER_PAGE) return done;

@@ -79,6 +79,7 @@ export class DeliveryService {
     }
 
     const { result, decision } = outcome;
+    const error = result.error ?? (result.ok ? null : 'http_status');
     this.metrics.recordAttempt({
       deliveryId: delivery.id,
       webhookId: webhook.id,
@@ -87,7 +88,7 @@ export class DeliveryService {
       statusCode: result.statusCode,
       durationMs: result.durationMs,
       outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
-      error: result.error ?? (result.ok ? null : 'http_status'),
+      error,
       deliveryStatus: decision.status,
     });
     await this.log.record({
@@ -99,7 +100,7 @@ export class DeliveryService {
       statusCode: result.statusCode,
       responseBody: result.responseBody,
       responseBodyTruncated: result.responseBodyTruncated,
-      error: result.error ?? (result.ok ? null : 'http_status'),
+      error,
       errorMessage: result.errorMessage,
       status: decision.status,
       nextAttemptAt: decision.retryInMs === null ? null : new Date(Date.now() + decision.retryInMs),

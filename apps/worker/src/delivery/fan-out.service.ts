@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { newId } from '@pollarix/common';
-import { Database, PendingJob } from '@pollarix/database';
+import { Database } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { MicroBatcher } from './micro-batcher';
@@ -32,14 +32,10 @@ export class FanOutService implements OnApplicationShutdown {
     return this.batcher.drain();
   }
 
-  /** Queues attempts; a job id that already exists is left alone by BullMQ (deterministic ids). */
-  enqueue(jobs: PendingJob[]): Promise<void> {
-    return addDeliverJobs(this.deliveries, jobs.map((job) => ({ deliveryId: job.id, attempt: job.nextAttempt, at: job.nextAttemptAt })));
-  }
-
   private async fanOutMany(eventIds: string[]): Promise<number[]> {
     const jobs = await this.db.repos.deliveries.fanOut([...new Set(eventIds)], () => newId('msg'));
-    await this.enqueue(jobs);
+    // A job id that already exists is left alone by BullMQ (deterministic ids).
+    await addDeliverJobs(this.deliveries, jobs);
     const perEvent = new Map<string, number>();
     for (const job of jobs) perEvent.set(job.eventId, (perEvent.get(job.eventId) ?? 0) + 1);
     return eventIds.map((id) => perEvent.get(id) ?? 0);

@@ -3,9 +3,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { AppConfig } from '@pollarix/config';
 import { Database, PendingJob } from '@pollarix/database';
 import { InjectRedis, RedisConnection } from '@pollarix/redis';
-import { deliverJobId, fanOutJobs, JobName, QueueName } from '@pollarix/queue';
+import { deliverJob, fanOutJobs, JobName, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
-import { FanOutService } from './fan-out.service';
 
 const LOCK_KEY = 'pollarix:sweeper:lock';
 const SWEEP_BATCH = 1_000;
@@ -28,7 +27,6 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly db: Database,
     private readonly config: AppConfig,
-    private readonly fanOut: FanOutService,
     @InjectRedis() private readonly redis: RedisConnection,
     @InjectQueue(QueueName.Events) private readonly events: Queue,
     @InjectQueue(QueueName.Deliveries) private readonly deliveries: Queue,
@@ -76,8 +74,9 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     return { events, deliveries };
   }
 
-  private requeueDelivery(job: PendingJob): Promise<boolean> {
-    return this.requeue(this.deliveries, deliverJobId(job.id, job.nextAttempt), JobName.Deliver, { deliveryId: job.id, attempt: job.nextAttempt });
+  private requeueDelivery(pending: PendingJob): Promise<boolean> {
+    const job = deliverJob(pending);
+    return this.requeue(this.deliveries, job.opts.jobId, job.name, job.data);
   }
 
   /** Adds the job unless a live one (waiting, delayed, active…) holds its id; a finished one is replaced. */

@@ -1,32 +1,21 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { AppConfig } from '@pollarix/config';
-import { DeliverJob, JobName, QueueName } from '@pollarix/queue';
-import { DelayedError, Job } from 'bullmq';
+import { addDeliverJobs, DeliverJob, JobName, QueueName } from '@pollarix/queue';
+import { DelayedError, Job, Queue } from 'bullmq';
 import { DeliveryService } from '../delivery/delivery.service';
-import { FanOutService } from '../delivery/fan-out.service';
-import { startWorker } from './worker-setup';
+import { ConfiguredProcessor } from './configured-processor';
 
 const THROTTLE_DELAY_MS = 250;
 
 /** Thin: one job is one attempt; the service decides, the processor queues what comes next. */
 @Processor(QueueName.Deliveries, { autorun: false })
-export class DeliveriesProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DeliveriesProcessor extends ConfiguredProcessor {
   constructor(
     private readonly deliveries: DeliveryService,
-    private readonly queueing: FanOutService,
-    private readonly config: AppConfig,
+    @InjectQueue(QueueName.Deliveries) private readonly queue: Queue,
+    config: AppConfig,
   ) {
-    super();
-  }
-
-  onApplicationBootstrap(): void {
-    startWorker(this.worker, this.config, this.config.workerConcurrency);
-  }
-
-  /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.close();
+    super(config);
   }
 
   async process(job: Job<DeliverJob>, token?: string): Promise<string> {
@@ -39,7 +28,7 @@ export class DeliveriesProcessor extends WorkerHost implements OnApplicationBoot
           throw new DelayedError();
         }
         if (result.kind === 'attempted' && result.next) {
-          await this.queueing.enqueue([
+          await addDeliverJobs(this.queue, [
             { id: job.data.deliveryId, nextAttempt: result.next.attempt, nextAttemptAt: new Date(Date.now() + result.next.delayMs) },
           ]);
         }

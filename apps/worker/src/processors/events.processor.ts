@@ -1,28 +1,18 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
 import { AppConfig } from '@pollarix/config';
 import { FanOutJob, JobName, LegacyFanOutJob, QueueName } from '@pollarix/queue';
 import { Job } from 'bullmq';
 import { FanOutService } from '../delivery/fan-out.service';
-import { startWorker } from './worker-setup';
+import { ConfiguredProcessor } from './configured-processor';
 
+/** Concurrent fan-out jobs are handled as one batch (FanOutService): many at a time make big batches. */
 @Processor(QueueName.Events, { autorun: false })
-export class EventsProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class EventsProcessor extends ConfiguredProcessor {
   constructor(
     private readonly fanOut: FanOutService,
-    private readonly config: AppConfig,
+    config: AppConfig,
   ) {
-    super();
-  }
-
-  onApplicationBootstrap(): void {
-    // Concurrent fan-out jobs are handled as one batch (FanOutService): many at a time make big batches.
-    startWorker(this.worker, this.config, this.config.workerConcurrency);
-  }
-
-  /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.close();
+    super(config);
   }
 
   async process(job: Job<FanOutJob | LegacyFanOutJob>): Promise<number> {

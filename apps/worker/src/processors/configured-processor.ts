@@ -1,0 +1,27 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import type { AppConfig } from '@pollarix/config';
+
+/**
+ * A queue processor whose BullMQ worker takes its settings from the validated config (the @Processor
+ * decorator only takes constants; register with `autorun: false`): WORKER_CONCURRENCY, and the lock
+ * duration and stalled-job check that hand a killed worker's jobs to another.
+ */
+export abstract class ConfiguredProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(protected readonly config: AppConfig) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.workerConcurrency;
+    this.worker.opts.lockDuration = this.config.queueLockDurationMs;
+    this.worker.opts.stalledInterval = this.config.queueLockDurationMs;
+    this.worker.on('error', () => undefined);
+    void this.worker.run();
+  }
+
+  /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
+  }
+}
