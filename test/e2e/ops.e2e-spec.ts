@@ -99,6 +99,9 @@ describe('operations on the API', () => {
       // A refused publish counts nothing.
       expect((await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: { ...withoutId, data: {} } })).status).toBe(422);
       expect(sample(await metricsText(), series)).toBe(before + 3);
+      // A producer's retry of a stored id is answered (202) but was not published again.
+      expect((await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: event })).status).toBe(202);
+      expect(sample(await metricsText(), series)).toBe(before + 3);
     });
   });
 

@@ -45,6 +45,11 @@ export class EventPublisher {
 
   /** `serviceTypes`: the service's own operational events (WEBHOOK_DISABLED); producers may not publish them. */
   async publishBatch(inputs: unknown[], options: ValidateOptions = {}): Promise<EventEnvelope<string>[]> {
+    return (await this.publishBatchDetailed(inputs, options)).events;
+  }
+
+  /** `publishBatch`, also telling which of the answered events this call stored (repeats are not). */
+  async publishBatchDetailed(inputs: unknown[], options: ValidateOptions = {}): Promise<{ events: EventEnvelope<string>[]; stored: EventEnvelope<string>[] }> {
     if (inputs.length > MAX_BATCH_EVENTS) {
       throw new EventValidationError([{ msg: `A batch holds at most ${MAX_BATCH_EVENTS} events (got ${inputs.length})`, loc: [] }]);
     }
@@ -80,7 +85,7 @@ export class EventPublisher {
     } catch (error) {
       this.logger.warn(`Stored ${fresh.length} event(s) but could not queue their fan-out (${(error as Error).message}); the sweeper will`);
     }
-    return result;
+    return { events: result, stored: fresh.map(toEnvelope) };
   }
 }
 

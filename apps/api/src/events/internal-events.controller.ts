@@ -50,8 +50,8 @@ export class InternalEventsController {
       }
     });
     try {
-      const published = await this.publisher.publishBatch(events);
-      this.metrics.recordPublished(published);
+      const { events: published, stored } = await this.publisher.publishBatchDetailed(events);
+      this.metrics.recordPublished(stored);
       return published;
     } catch (error) {
       if (error instanceof EventValidationError) {

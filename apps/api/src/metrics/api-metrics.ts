@@ -23,7 +23,7 @@ export class ApiMetrics {
   });
   readonly eventsPublished = new Counter({
     name: 'pollarix_events_published_total',
-    help: 'Events accepted by POST /internal/events (202), by type; an id repeated within one request counts once',
+    help: 'Events stored by POST /internal/events(/batch), by type; a repeated id counts once',
     labelNames: ['type'] as const,
     registers: [this.registry],
   });
@@ -32,16 +32,8 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'pollarix_api_' });
   }
 
-  /**
-   * Counts the events of an accepted publish, once per id. A producer's retry of an id in a later
-   * request counts again: the publisher does not tell which ids it stored just now.
-   */
-  recordPublished(events: readonly { id: string; type: string }[]): void {
-    const counted = new Set<string>();
-    for (const event of events) {
-      if (counted.has(event.id)) continue;
-      counted.add(event.id);
-      this.eventsPublished.inc({ type: event.type });
-    }
+  /** Counts the events a publish stored now (an id already stored, a producer's retry, counts once in all). */
+  recordPublished(stored: readonly { type: string }[]): void {
+    for (const event of stored) this.eventsPublished.inc({ type: event.type });
   }
 }
