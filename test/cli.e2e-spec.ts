@@ -5,6 +5,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { call, startApi } from './support/api-harness';
+import { waitUntil } from './support/system';
 
 const SECRET = /^plx_[A-Za-z0-9_-]{43}$/;
 
@@ -130,11 +131,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
       expect(revoked.code).toBe(0);
       expect(revoked.stderr).not.toMatch(/warning/);
       // The announcement is asynchronous but immediate: far below the 10 s cache TTL.
-      const deadline = Date.now() + 2_000;
-      while ((await list()).status !== 401) {
-        if (Date.now() > deadline) throw new Error('revoked token still accepted after 2 s');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitUntil('the revoked token is refused (401)', async () => (await list()).status === 401, 2_000, 20);
     } finally {
       await api.close();
     }

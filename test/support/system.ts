@@ -1,4 +1,5 @@
 import { WORKER_NODE_FLAGS } from '@pollarix/config';
+import { isProcessAlive } from '@pollarix/devinfra';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -78,15 +79,8 @@ export function fastRecoveryEnv(stack: Stack): Record<string, string> {
   };
 }
 
-async function waitForExit(pid: number): Promise<void> {
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function waitForExit(pid: number): Promise<void> {
+  return waitUntil(`process ${pid} has exited`, () => !isProcessAlive(pid), 30_000, 20);
 }
 
 export interface WorkerProcess {

@@ -6,7 +6,6 @@ import { AppConfig } from '@pollarix/config';
 import cookieParser from 'cookie-parser';
 import type { Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { API_LOGGER, ApiModule } from './api.module';
@@ -50,16 +49,11 @@ export function createApiLogger(config: AppConfig, destination?: DestinationStre
 /**
  * One line per request when its response is done: request id (the X-Request-Id the response carries),
  * method, path without the query string, matched route pattern, status and duration. No headers, no
- * bodies. Nest logs written while a request runs carry its reqId.
+ * bodies. requestId() runs first and sets req.id, which pino-http's default genReqId takes.
  */
 function requestLogger(logger: PinoLogger) {
   return pinoHttp({
     logger,
-    // requestId() ran first: req.id and the X-Request-Id header are already set.
-    genReqId: (req) => {
-      const id = req.headers['x-request-id'];
-      return typeof id === 'string' ? id : randomUUID();
-    },
     quietReqLogger: true,
     wrapSerializers: false,
     serializers: {

@@ -1,3 +1,4 @@
+export * from './async';
 export * from './crypto/secret-box';
 export * from './errors/app-error';
 export * from './errors/exception.filter';

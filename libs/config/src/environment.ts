@@ -12,8 +12,7 @@ import {
   validateSync,
   ValidateBy,
 } from 'class-validator';
-// By path, not @pollarix/redis: that library depends on this one. redis-url.ts imports nothing of ours.
-import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../../redis/src/redis-url';
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from './redis-url';
 import { parseDuration, parseDurationList } from './duration';
 
 const DURATION = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/;

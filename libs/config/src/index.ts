@@ -3,3 +3,4 @@ export * from './config.module';
 export * from './duration';
 export { ConfigError, ENVIRONMENT_VARIABLES, EnvironmentVariables } from './environment';
 export * from './process-flags';
+export * from './redis-url';

@@ -1,4 +1,4 @@
-import { loadConfig } from '@pollarix/config';
+import { loadConfig } from './app-config';
 import { describeRedisTopology, parseRedisUrl, redactRedisUrl, RedisUrlError } from './redis-url';
 
 describe('parseRedisUrl', () => {

@@ -48,6 +48,21 @@ export interface SendResult {
   blockedReason?: string;
 }
 
+/** A SendResult: no answer and no error unless `fields` say otherwise. */
+export function sendResult(fields: Partial<SendResult>): SendResult {
+  return {
+    ok: false,
+    statusCode: null,
+    durationMs: 0,
+    responseBody: '',
+    responseBodyTruncated: false,
+    error: null,
+    errorMessage: null,
+    retryAfterMs: null,
+    ...fields,
+  };
+}
+
 export interface SenderOptions {
   allowPrivateNetworks: boolean;
   userAgent: string;
@@ -239,17 +254,7 @@ export class WebhookSender {
 
   async send(request: SendRequest): Promise<SendResult> {
     const started = performance.now();
-    const result = (fields: Partial<SendResult>): SendResult => ({
-      ok: false,
-      statusCode: null,
-      durationMs: Math.round(performance.now() - started),
-      responseBody: '',
-      responseBodyTruncated: false,
-      error: null,
-      errorMessage: null,
-      retryAfterMs: null,
-      ...fields,
-    });
+    const result = (fields: Partial<SendResult>): SendResult => sendResult({ durationMs: Math.round(performance.now() - started), ...fields });
 
     let url: URL;
     try {

@@ -1,5 +1,4 @@
 export * from './redis-connection';
 export * from './redis-settings';
-export * from './redis-url';
 export * from './redis.module';
 export * from './redis.health';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ConnectionOptions, RedisOptions as BullRedisOptions } from 'bullmq';
 import IORedis, { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { ClusterTopology, parseRedisUrl } from './redis-url';
+import { ClusterTopology, parseRedisUrl } from '@pollarix/config';
 
 export type RedisConnection = Redis | Cluster;
 

@@ -1,3 +1,4 @@
+import { withTimeout } from '@pollarix/common';
 import { Cluster, Redis } from 'ioredis';
 import type { RedisConnection } from './redis-connection';
 
@@ -111,13 +112,4 @@ async function info(node: Redis, section: string, timeoutMs: number): Promise<st
   } catch {
     return '';
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

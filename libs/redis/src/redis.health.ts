@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { withTimeout } from '@pollarix/common';
 import { InjectRedis } from './redis.module';
 import type { RedisConnection } from './redis-connection';
 
@@ -13,17 +14,11 @@ export class RedisHealthIndicator {
 
   async pingCheck<const Key extends string>(key: Key, timeoutMs = 2000): Promise<HealthIndicatorResult<Key>> {
     const check = this.indicators.check(key);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.redis.ping(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout of ${timeoutMs}ms exceeded`)), timeoutMs))),
-      ]);
+      await withTimeout(this.redis.ping(), timeoutMs, 'PING');
       return check.up();
     } catch (error) {
       return check.down({ message: (error as Error).message });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

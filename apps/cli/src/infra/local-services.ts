@@ -52,17 +52,18 @@ function stopOnExit(service: LocalService): LocalService {
   };
 }
 
+/** A local server started now (it has a pid) or found already serving its port. */
+function startedOrReused(service: LocalService, name: string, port: number, dataDir: string): string {
+  return service.pid ? `Started local ${name} on port ${port} (data: ${shown(dataDir)})` : `Using the local ${name} already running on port ${port}`;
+}
+
 /** The persistent local PostgreSQL under DATA_DIR/postgres (reused when one already serves the port). */
 export async function startLocalDatabase(config: AppConfig, say: Say): Promise<LocalService> {
   const dataDir = join(config.dataDir, 'postgres');
   const tail = logTail();
   try {
     const service = await startLocalPostgres({ dataDir, port: config.devPostgresPort, database: 'pollarix', persistent: true, log: tail.log });
-    say(
-      service.pid
-        ? `Started local PostgreSQL on port ${config.devPostgresPort} (data: ${shown(dataDir)})`
-        : `Using the local PostgreSQL already running on port ${config.devPostgresPort}`,
-    );
+    say(startedOrReused(service, 'PostgreSQL', config.devPostgresPort, dataDir));
     return stopOnExit(service);
   } catch (error) {
     const log = tail.text();
@@ -85,11 +86,7 @@ export async function startLocalRedisServer(config: AppConfig, say: Say): Promis
       appendOnly: true,
       log: (line) => (line.includes('apt-get') ? say(line) : tail.log(line)),
     });
-    say(
-      service.pid
-        ? `Started local Redis on port ${config.devRedisPort} (data: ${shown(dataDir)})`
-        : `Using the local Redis already running on port ${config.devRedisPort}`,
-    );
+    say(startedOrReused(service, 'Redis', config.devRedisPort, dataDir));
     return stopOnExit(service);
   } catch (error) {
     const log = tail.text();

@@ -1,7 +1,7 @@
-import { AppConfig } from '@pollarix/config';
+import { AppConfig, redactRedisUrl } from '@pollarix/config';
 import { LocalService } from '@pollarix/devinfra';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
-import { createQueueConnection, redactRedisUrl } from '@pollarix/redis';
+import { createQueueConnection } from '@pollarix/redis';
 import { Queue } from 'bullmq';
 import { CliError, errorMessage } from '../cli-error';
 import { Say, startLocalRedisServer } from './local-services';

@@ -1,17 +1,7 @@
-import type { SendResult } from '@pollarix/delivery';
+import { type SendResult, sendResult } from '@pollarix/delivery';
 import { decide } from './outcome';
 
-const result = (fields: Partial<SendResult>): SendResult => ({
-  ok: false,
-  statusCode: null,
-  durationMs: 1,
-  responseBody: '',
-  responseBodyTruncated: false,
-  error: null,
-  errorMessage: null,
-  retryAfterMs: null,
-  ...fields,
-});
+const result = (fields: Partial<SendResult>): SendResult => sendResult({ durationMs: 1, ...fields });
 const schedule = [1000, 60_000];
 const noJitter = () => 0.5;
 

@@ -1,5 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import { withTimeout } from '@pollarix/common';
 import { QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -21,12 +22,6 @@ export interface AttemptReport {
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
 /** A scrape answers without queue depths rather than hang while Redis is away (worker connections retry forever). */
 const QUEUE_COUNT_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout of ${ms}ms exceeded`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The worker's Prometheus families, and its one log line per delivery attempt. Labels stay
@@ -68,7 +63,7 @@ export class WorkerMetrics {
       registers: [this.registry],
       async collect() {
         try {
-          const all = await withTimeout(Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_STATES))), QUEUE_COUNT_TIMEOUT_MS);
+          const all = await withTimeout(Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_STATES))), QUEUE_COUNT_TIMEOUT_MS, 'queue counts');
           queues.forEach((queue, i) => {
             for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, all[i][state] ?? 0);
           });
