@@ -138,8 +138,9 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
         [eventIds, department, JSON.stringify(surveyCompleted)],
       );
       await dataSource.query(
-        `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, created_at)
-         SELECT v.id, v.event_id, $4, $5, 'SURVEY_COMPLETED', v.status, v.attempts, v.created_at
+        `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, created_at, next_attempt_at)
+         SELECT v.id, v.event_id, $4, $5, 'SURVEY_COMPLETED', v.status, v.attempts, v.created_at,
+                CASE WHEN v.status = 'pending' THEN v.created_at END
            FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $6::int[], $7::timestamptz[]) AS v(id, event_id, status, attempts, created_at)`,
         [ids, eventIds, rows.map((r) => r.status), webhookId, department, rows.map((r) => r.attempts), rows.map((r) => r.createdAt)],
       );

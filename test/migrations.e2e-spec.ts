@@ -1,25 +1,8 @@
 import { dataSourceOptions, MIGRATIONS } from '@pollarix/database';
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { createScratchDatabase } from './support/infra';
 
 const databaseUrl = process.env.DATABASE_URL!;
-
-function urlFor(database: string): string {
-  const url = new URL(databaseUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Tables, columns, indexes and constraints of the public schema, to compare two states. */
 async function schemaOf(dataSource: DataSource): Promise<string[]> {
@@ -50,18 +33,18 @@ describe('migrations', () => {
 
   describe('in a scratch database', () => {
     // Reverting must not pull tables from under the other suites: this runs in its own database.
-    const database = `migrations_${randomBytes(6).toString('hex')}`;
+    let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
     let dataSource: DataSource;
 
     beforeAll(async () => {
-      await admin((client) => client.query(`CREATE DATABASE "${database}"`));
-      dataSource = new DataSource(dataSourceOptions(urlFor(database), { logging: false }));
+      scratch = await createScratchDatabase('migrations');
+      dataSource = new DataSource(dataSourceOptions(scratch.url, { logging: false }));
       await dataSource.initialize();
     });
 
     afterAll(async () => {
       await dataSource?.destroy();
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${database}"`));
+      await scratch?.drop();
     });
 
     it('revert every migration and run them again to the same schema', async () => {

@@ -1,7 +1,9 @@
 import { dataSourceOptions } from '@pollarix/database';
 import { ensureRedisServerBinary, freePort, isProcessAlive, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 
 /** Throw-away PostgreSQL and Redis for the test run (global setup) and for tests that need their own. */
@@ -54,4 +56,26 @@ export function removeStaleTestData(): void {
       rmSync(join(TEST_DATA_DIR, name), { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * A database of its own on the test cluster (DATABASE_URL), for suites that must not disturb the shared
+ * one (reverting migrations, statistics and backlogs of their own); `drop` removes it.
+ */
+export async function createScratchDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = process.env.DATABASE_URL!;
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}"`) };
 }

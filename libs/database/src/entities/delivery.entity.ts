@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -7,7 +7,12 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 @Entity('deliveries')
 @Index('UQ_deliveries_event_webhook', ['eventId', 'webhookId'], { unique: true })
 @Index('IDX_deliveries_webhook_created', ['webhookId', 'createdAt', 'id'])
-@Index('IDX_deliveries_pending_due', ['nextAttemptAt'], { where: `"status" = 'pending'` })
+// Pending deliveries, and only they, have a due time: the sweeper's index is keyed on it. Its predicate
+// is deliberately not on `status`: a partial index on `status = 'pending'` draws every query that names
+// that status (looked up by id or by webhook) into scanning all pending rows whenever the statistics
+// were taken with few of them, as they are after any quiet spell.
+@Check('CHK_deliveries_due_iff_pending', `("status" = 'pending') = ("next_attempt_at" IS NOT NULL)`)
+@Index('IDX_deliveries_due', ['nextAttemptAt'], { where: `"next_attempt_at" IS NOT NULL` })
 export class DeliveryEntity {
   @PrimaryColumn({ type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_deliveries' })
   id!: string;
@@ -47,7 +52,7 @@ export class DeliveryEntity {
   @Column({ name: 'last_attempt_at', type: 'timestamptz', nullable: true })
   lastAttemptAt!: Date | null;
 
-  /** When the next attempt is due while pending; null otherwise. */
+  /** When the next attempt is due while pending; null otherwise (a check constraint holds it). */
   @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
   nextAttemptAt!: Date | null;
 }

@@ -79,15 +79,14 @@ export class DeliveryRepository {
          ON CONFLICT (event_id, webhook_id) DO NOTHING
          RETURNING id, event_id, attempts, next_attempt_at
        ), marked AS (
-         UPDATE events SET fanned_out_at = now() WHERE id = ANY($6) AND fanned_out_at IS NULL
+         -- Not "AND fanned_out_at IS NULL": that would draw the update onto the sweeper's partial index
+         -- (all events not yet fanned out) instead of the primary key. A repeat keeps the first time.
+         UPDATE events SET fanned_out_at = COALESCE(fanned_out_at, now()) WHERE id = ANY($6)
        )
        SELECT id, event_id, attempts, next_attempt_at FROM created
        UNION ALL
        -- Deliveries that existed before this statement (its snapshot does not see the ones it creates).
-       -- OFFSET 0 keeps the lookup on the (event_id, webhook_id) index, away from the partial pending index.
-       SELECT id, event_id, attempts, next_attempt_at
-         FROM (SELECT * FROM deliveries WHERE event_id = ANY($6) OFFSET 0) existing
-        WHERE status = 'pending'`,
+       SELECT id, event_id, attempts, next_attempt_at FROM deliveries WHERE event_id = ANY($6) AND status = 'pending'`,
       [
         rows.map((r) => r.id),
         rows.map((r) => r.event_id),

@@ -1,0 +1,161 @@
+import { newId } from '@pollarix/common';
+import { AttemptOutcome, dataSourceOptions, DeliveryRepository } from '@pollarix/database';
+import { Client } from 'pg';
+import { DataSource, Logger } from 'typeorm';
+import { createScratchDatabase } from './support/infra';
+
+/**
+ * The worker's per-delivery statements must cost what their own rows cost, not what the backlog does.
+ * The trap this guards against: statistics taken while few deliveries were pending (any quiet spell)
+ * make a partial index over pending rows look empty, and every statement naming that state then scans
+ * the whole backlog through it. Each statement below is run under EXPLAIN ANALYZE with 5,000
+ * deliveries pending and such statistics, and may read only a small multiple of the rows it is about.
+ */
+
+const BACKLOG = 5_000;
+const BATCH = 10;
+/** Rows a statement about BATCH deliveries may read in those two tables (index lookups, re-checks). */
+const ROW_BUDGET = 20 * BATCH;
+
+interface Captured {
+  sql: string;
+  params: unknown[];
+}
+
+/** Keeps the statements sent to the two tables, and nothing else. */
+class CapturingLogger implements Logger {
+  captured: Captured[] = [];
+  logQuery(query: string, parameters?: unknown[]): void {
+    if (/\b(deliveries|events)\b/.test(query)) this.captured.push({ sql: query, params: parameters ?? [] });
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows the plan's scans of `deliveries` and `events` read (returned or filtered out), over all loops. */
+function rowsRead(node: PlanNode): number {
+  const own = node['Relation Name'] === 'deliveries' || node['Relation Name'] === 'events'
+    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)
+    : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
+}
+
+describe('delivery log statements with a backlog (scratch database)', () => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let dataSource: DataSource;
+  let client: Client;
+  const logger = new CapturingLogger();
+  const deliveryIds: string[] = [];
+  const eventIds: string[] = [];
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase('plans');
+    dataSource = new DataSource(dataSourceOptions(scratch.url, { logging: ['query'], logger }));
+    await dataSource.initialize();
+    await dataSource.runMigrations({ transaction: 'each' });
+    client = new Client({ connectionString: scratch.url });
+    await client.connect();
+
+    for (let i = 0; i < BACKLOG; i++) {
+      eventIds.push(newId('evt'));
+      deliveryIds.push(newId('msg'));
+    }
+    await client.query(
+      `INSERT INTO events (id, department_id, type, data, occurred_at, fanned_out_at)
+       SELECT unnest($1::varchar[]), 'dept_plans', 'SURVEY_COMPLETED', '{}'::jsonb, now(), now()`,
+      [eventIds],
+    );
+    await client.query(
+      `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts)
+       SELECT unnest($1::varchar[]), unnest($2::varchar[]), 'wh_plans', 'dept_plans', 'SURVEY_COMPLETED', 'succeeded', 1`,
+      [deliveryIds, eventIds],
+    );
+    // Statistics from a quiet moment: nothing pending, every event fanned out. Then the backlog arrives.
+    await client.query('ANALYZE events');
+    await client.query('ANALYZE deliveries');
+    await client.query(`UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()`);
+    await client.query(`UPDATE events SET fanned_out_at = NULL`);
+  });
+
+  afterAll(async () => {
+    await client?.end();
+    await dataSource?.destroy();
+    await scratch?.drop();
+  });
+
+  /** Runs `work`, then each statement it sent to those tables again under EXPLAIN ANALYZE (rolled back). */
+  async function rowsReadBy(work: (deliveries: DeliveryRepository) => Promise<unknown>): Promise<{ sql: string; rows: number }[]> {
+    logger.captured = [];
+    await work(new DeliveryRepository(dataSource.manager));
+    const statements = logger.captured.filter((c) => !/^\s*(START TRANSACTION|COMMIT|ROLLBACK)/i.test(c.sql));
+    expect(statements.length).toBeGreaterThan(0);
+    const measured = [];
+    for (const { sql, params } of statements) {
+      await client.query('BEGIN');
+      try {
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+        measured.push({ sql: sql.replace(/\s+/g, ' ').slice(0, 80), rows: rowsRead(rows[0]['QUERY PLAN'][0].Plan) });
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    }
+    return measured;
+  }
+
+  const overBudget = (measured: { sql: string; rows: number }[]) => measured.filter((m) => m.rows > ROW_BUDGET);
+
+  it('fan-out of events already fanned out reads their rows, not every pending one', async () => {
+    const measured = await rowsReadBy((deliveries) => deliveries.fanOut(eventIds.slice(0, BATCH), () => newId('msg')));
+    expect(overBudget(measured)).toEqual([]);
+  });
+
+  it('loading deliveries for their attempts reads their rows only', async () => {
+    const measured = await rowsReadBy((deliveries) => deliveries.findForAttempts(deliveryIds.slice(BATCH, 2 * BATCH)));
+    expect(overBudget(measured)).toEqual([]);
+  });
+
+  it('a batch of attempt outcomes updates its deliveries by id, not through the backlog', async () => {
+    const outcomes: (AttemptOutcome & { webhookId: string })[] = deliveryIds.slice(2 * BATCH, 3 * BATCH).map((deliveryId) => ({
+      deliveryId,
+      webhookId: 'wh_plans',
+      attempt: 1,
+      requestedAt: new Date(),
+      durationMs: 5,
+      statusCode: 204,
+      responseBody: '',
+      responseBodyTruncated: false,
+      error: null,
+      errorMessage: null,
+      status: 'succeeded',
+      nextAttemptAt: null,
+    }));
+    const measured = await rowsReadBy((deliveries) => deliveries.recordOutcomes(outcomes));
+    expect(overBudget(measured)).toEqual([]);
+  });
+
+  it('cancelling one delivery reads that delivery only', async () => {
+    const measured = await rowsReadBy((deliveries) => deliveries.cancel(deliveryIds[3 * BATCH]));
+    expect(overBudget(measured)).toEqual([]);
+  });
+
+  it('only pending deliveries have a due time (check constraint)', async () => {
+    await expect(client.query(`UPDATE deliveries SET status = 'succeeded' WHERE id = $1`, [deliveryIds[BACKLOG - 1]])).rejects.toThrow(
+      /CHK_deliveries_due_iff_pending/,
+    );
+    await expect(client.query(`UPDATE deliveries SET next_attempt_at = NULL WHERE id = $1`, [deliveryIds[BACKLOG - 1]])).rejects.toThrow(
+      /CHK_deliveries_due_iff_pending/,
+    );
+  });
+});
