@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { AttemptSubject, Database, DeliveryTarget } from '@pollarix/database';
+import { AttemptLoad, Database } from '@pollarix/database';
 import { signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
@@ -23,17 +23,12 @@ export type AttemptResult =
 /** Request bodies in flight per worker: with WORKER_NODE_FLAGS' heap, room for them and everything else. */
 const BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
-interface Loaded {
-  delivery?: AttemptSubject;
-  target?: DeliveryTarget;
-}
-
 /** One delivery attempt, from the delivery's current state to its logged outcome (SPEC §7). */
 @Injectable()
 export class DeliveryService {
   private readonly inFlight: InFlightLimiter;
   private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
-  /** Attempts that start together read their deliveries and webhooks together: two queries per batch. */
+  /** Attempts that start together read their deliveries, events and webhooks together: one query per batch. */
   private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxBatch: 200, maxInFlight: 2 });
 
   constructor(
@@ -48,7 +43,9 @@ export class DeliveryService {
   }
 
   async attempt(job: DeliverJob): Promise<AttemptResult> {
-    const { delivery, target } = await this.loader.add(job.deliveryId);
+    const loaded = await this.loader.add(job.deliveryId);
+    const delivery = loaded?.delivery;
+    const target = loaded?.target;
     if (!delivery || delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt) return { kind: 'stale' };
     if (!target || !target.webhook.isActive) {
       await this.db.repos.deliveries.cancel(delivery.id);
@@ -121,12 +118,8 @@ export class DeliveryService {
   }
 
   /** Deliveries with their events, and their webhooks as they are now (URL, headers, secrets), for a batch. */
-  private async load(deliveryIds: string[]): Promise<Loaded[]> {
-    const deliveries = new Map((await this.db.repos.deliveries.findForAttempts(deliveryIds)).map((d) => [d.id, d]));
-    const targets = await this.db.repos.webhooks.findForDeliveries([...deliveries.values()].map((d) => d.webhookId));
-    return deliveryIds.map((id) => {
-      const delivery = deliveries.get(id);
-      return { delivery, target: delivery && targets.get(delivery.webhookId) };
-    });
+  private async load(deliveryIds: string[]): Promise<(AttemptLoad | undefined)[]> {
+    const loaded = new Map((await this.db.repos.deliveries.findForAttempts(deliveryIds)).map((l) => [l.delivery.id, l]));
+    return deliveryIds.map((id) => loaded.get(id));
   }
 }

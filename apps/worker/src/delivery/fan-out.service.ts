@@ -1,6 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { newId } from '@pollarix/common';
 import { Database } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
@@ -8,7 +7,7 @@ import { MicroBatcher } from './micro-batcher';
 
 /**
  * Turns stored events into one pending delivery per subscribed webhook, and queues their first
- * attempts. Fan-out jobs running together are handled as one batch: two statements and one queue
+ * attempts. Fan-out jobs running together are handled as one batch: one statement and one queue
  * call, whatever the number of events.
  */
 @Injectable()
@@ -33,7 +32,7 @@ export class FanOutService implements OnApplicationShutdown {
   }
 
   private async fanOutMany(eventIds: string[]): Promise<number[]> {
-    const jobs = await this.db.repos.deliveries.fanOut([...new Set(eventIds)], () => newId('msg'));
+    const jobs = await this.db.repos.deliveries.fanOut(eventIds);
     // A job id that already exists is left alone by BullMQ (deterministic ids).
     await addDeliverJobs(this.deliveries, jobs);
     const perEvent = new Map<string, number>();

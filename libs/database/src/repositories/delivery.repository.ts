@@ -1,7 +1,13 @@
+import { newId } from '@pollarix/common';
 import { EntityManager } from 'typeorm';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
 import { returningRows } from './raw-query';
+import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetRow } from './webhook.repository';
+
+/** Delivery ids have the usual 22 characters after "msg_"; the last ones rank the event's webhooks (up to 10^7, above MAX_WEBHOOKS_PER_DEPARTMENT's cap). */
+const ID_LENGTH = 22;
+const RANK_DIGITS = 7;
 
 export interface AttemptOutcome {
   deliveryId: string;
@@ -48,8 +54,17 @@ export interface PendingJob {
   nextAttemptAt: Date | null;
 }
 
+/** What an attempt starts from: its delivery and the webhook as it is now (null once deleted). */
+export interface AttemptLoad {
+  delivery: AttemptSubject;
+  target: DeliveryTarget | null;
+}
+
 export class DeliveryRepository {
-  constructor(private readonly manager: EntityManager) {}
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly webhooks: WebhookRepository,
+  ) {}
 
   private get table() {
     return this.manager.getRepository(DeliveryEntity);
@@ -59,42 +74,35 @@ export class DeliveryRepository {
    * Fans stored events out: one pending delivery per (event, active webhook of its department
    * subscribed to its type and created before it), idempotently, and marks the events fanned out.
    * Returns the next attempts of these events' pending deliveries, earlier ones included, so that a
-   * repeated fan-out re-queues what a crash may have lost. Two statements for any number of events.
+   * repeated fan-out re-queues what a crash may have lost. One statement for any number of events.
    */
-  async fanOut(eventIds: string[], newId: () => string): Promise<(PendingJob & { eventId: string })[]> {
-    if (eventIds.length === 0) return [];
-    const targets: { event_id: string; department_id: string; type: string; webhook_id: string | null }[] = await this.manager.query(
-      `SELECT e.id AS event_id, e.department_id, e.type, w.id AS webhook_id
-         FROM events e
-         LEFT JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at
-        WHERE e.id = ANY($1)`,
-      [eventIds],
-    );
-    const rows = targets.filter((t) => t.webhook_id !== null).map((t) => ({ ...t, id: newId() }));
+  async fanOut(eventIds: string[]): Promise<(PendingJob & { eventId: string })[]> {
+    const ids = [...new Set(eventIds)];
+    if (ids.length === 0) return [];
     const pending: { id: string; event_id: string; attempts: number; next_attempt_at: Date | null }[] = await this.manager.query(
-      `WITH created AS (
+      `WITH targets AS (
+         -- A delivery's id: a random part drawn for its event in this call, then the webhook's rank
+         -- among the event's targets, so the ids are made here without a round trip for the count.
+         SELECT e.id AS event_id, e.department_id, e.type, w.id AS webhook_id,
+                v.id_stem || lpad((row_number() OVER (PARTITION BY e.id ORDER BY w.id))::text, ${RANK_DIGITS}, '0') AS id
+           FROM unnest($1::varchar[], $2::varchar[]) AS v(event_id, id_stem)
+           JOIN events e ON e.id = v.event_id
+           JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at
+       ), created AS (
          INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, chain_start, next_attempt_at)
-         SELECT id, event_id, webhook_id, department_id, type, 'pending', 0, 0, now()
-           FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]) AS v(id, event_id, webhook_id, department_id, type)
+         SELECT id, event_id, webhook_id, department_id, type, 'pending', 0, 0, now() FROM targets
          ON CONFLICT (event_id, webhook_id) DO NOTHING
          RETURNING id, event_id, attempts, next_attempt_at
        ), marked AS (
          -- Not "AND fanned_out_at IS NULL": that would draw the update onto the sweeper's partial index
          -- (all events not yet fanned out) instead of the primary key. A repeat keeps the first time.
-         UPDATE events SET fanned_out_at = COALESCE(fanned_out_at, now()) WHERE id = ANY($6)
+         UPDATE events SET fanned_out_at = COALESCE(fanned_out_at, now()) WHERE id = ANY($1)
        )
        SELECT id, event_id, attempts, next_attempt_at FROM created
        UNION ALL
        -- Deliveries that existed before this statement (its snapshot does not see the ones it creates).
-       SELECT id, event_id, attempts, next_attempt_at FROM deliveries WHERE event_id = ANY($6) AND status = 'pending'`,
-      [
-        rows.map((r) => r.id),
-        rows.map((r) => r.event_id),
-        rows.map((r) => r.webhook_id),
-        rows.map((r) => r.department_id),
-        rows.map((r) => r.type),
-        [...new Set(targets.map((t) => t.event_id))],
-      ],
+       SELECT id, event_id, attempts, next_attempt_at FROM deliveries WHERE event_id = ANY($1) AND status = 'pending'`,
+      [ids, ids.map(() => newId('msg', ID_LENGTH - RANK_DIGITS))],
     );
     return pending.map((row) => ({ id: row.id, eventId: row.event_id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
   }
@@ -103,33 +111,44 @@ export class DeliveryRepository {
     return this.table.findOneBy({ id });
   }
 
-  /** What attempts need of their deliveries, with each delivery's event, in one query. */
-  async findForAttempts(ids: string[]): Promise<AttemptSubject[]> {
+  /**
+   * What attempts need, in one query: their deliveries, each with its event and its webhook as it is
+   * now (URL, headers, secrets). Deliveries that do not exist are absent.
+   */
+  async findForAttempts(ids: string[], now = new Date()): Promise<AttemptLoad[]> {
     if (ids.length === 0) return [];
-    const rows: {
-      id: string; event_id: string; webhook_id: string; status: DeliveryStatus; attempts: number; chain_start: number; created_at: Date;
-      type: string; department_id: string; occurred_at: Date; data: Record<string, unknown> | null;
-    }[] = await this.manager.query(
+    const rows: (WebhookTargetRow & {
+      delivery_id: string; event_id: string; webhook_id: string; status: DeliveryStatus; attempts: number; chain_start: number;
+      delivery_created_at: Date; type: string; event_department_id: string; occurred_at: Date; data: Record<string, unknown> | null;
+    })[] = await this.manager.query(
       // An event's data (up to 1 MiB) comes once per batch, however many of its deliveries are in it.
-      `SELECT d.id, d.event_id, d.webhook_id, d.status, d.attempts, d.chain_start, d.created_at,
-              e.type, e.department_id, e.occurred_at,
-              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 THEN e.data END AS data
-         FROM deliveries d JOIN events e ON e.id = d.event_id
+      `SELECT d.id AS delivery_id, d.event_id, d.webhook_id, d.status, d.attempts, d.chain_start, d.created_at AS delivery_created_at,
+              e.type, e.department_id AS event_department_id, e.occurred_at,
+              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 THEN e.data END AS data,
+              ${webhookTargetColumns('w')}
+         FROM deliveries d
+         JOIN events e ON e.id = d.event_id
+         LEFT JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.id = ANY($1)`,
       [[...new Set(ids)]],
     );
     const events = new Map<string, AttemptSubject['event']>();
+    const targets = new Map<string, DeliveryTarget>();
     for (const row of rows) {
-      if (row.data !== null) events.set(row.event_id, { id: row.event_id, type: row.type, departmentId: row.department_id, occurredAt: row.occurred_at, data: row.data });
+      if (row.data !== null) events.set(row.event_id, { id: row.event_id, type: row.type, departmentId: row.event_department_id, occurredAt: row.occurred_at, data: row.data });
+      if (row.id !== null && !targets.has(row.id)) targets.set(row.id, this.webhooks.openTarget(row, now));
     }
     return rows.map((row) => ({
-      id: row.id,
-      webhookId: row.webhook_id,
-      status: row.status,
-      attempts: row.attempts,
-      chainStart: row.chain_start,
-      createdAt: row.created_at,
-      event: events.get(row.event_id)!,
+      delivery: {
+        id: row.delivery_id,
+        webhookId: row.webhook_id,
+        status: row.status,
+        attempts: row.attempts,
+        chainStart: row.chain_start,
+        createdAt: row.delivery_created_at,
+        event: events.get(row.event_id)!,
+      },
+      target: targets.get(row.webhook_id) ?? null,
     }));
   }
 

@@ -1,5 +1,5 @@
 import { SecretBox } from '@pollarix/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { WebhookEntity } from '../entities/webhook.entity';
 import { returningRows } from './raw-query';
 
@@ -31,13 +31,30 @@ export interface SigningSecrets {
   previous: string | null;
 }
 
-/** The only reader and writer of the webhooks table; seals header values and secrets on the way in. */
 /** What an attempt sends with: the webhook as it is now and its signing secrets (two during a rotation). */
 export interface DeliveryTarget {
   webhook: Webhook;
   secrets: string[];
 }
 
+/** The webhook columns a delivery target is made of, named as the entity's properties. */
+export type WebhookTargetRow = Pick<
+  WebhookEntity,
+  | 'id' | 'departmentId' | 'name' | 'url' | 'events' | 'headersSealed' | 'isActive' | 'disabledReason' | 'createdAt' | 'updatedAt'
+  | 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'
+>;
+
+/** The select list of a WebhookTargetRow from the webhooks table under `alias`, for raw queries (and joins). */
+export function webhookTargetColumns(alias: string): string {
+  return [
+    `${alias}.id`, `${alias}.department_id AS "departmentId"`, `${alias}.name`, `${alias}.url`, `${alias}.events`,
+    `${alias}.headers_sealed AS "headersSealed"`, `${alias}.is_active AS "isActive"`, `${alias}.disabled_reason AS "disabledReason"`,
+    `${alias}.created_at AS "createdAt"`, `${alias}.updated_at AS "updatedAt"`, `${alias}.secret_sealed AS "secretSealed"`,
+    `${alias}.previous_secret_sealed AS "previousSecretSealed"`, `${alias}.previous_secret_expires_at AS "previousSecretExpiresAt"`,
+  ].join(', ');
+}
+
+/** The only reader and writer of the webhooks table; seals header values and secrets on the way in. */
 export class WebhookRepository {
   constructor(
     private readonly manager: EntityManager,
@@ -48,7 +65,7 @@ export class WebhookRepository {
     return this.manager.getRepository(WebhookEntity);
   }
 
-  private toWebhook(row: WebhookEntity): Webhook {
+  private toWebhook(row: Omit<WebhookTargetRow, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>): Webhook {
     return {
       id: row.id,
       departmentId: row.departmentId,
@@ -136,28 +153,17 @@ export class WebhookRepository {
 
   /** The webhook as an attempt needs it now: current URL, headers and signing secrets; null if deleted. */
   async findForDelivery(id: string, now = new Date()): Promise<DeliveryTarget | null> {
-    return (await this.findForDeliveries([id], now)).get(id) ?? null;
+    const [row]: WebhookTargetRow[] = await this.manager.query(`SELECT ${webhookTargetColumns('w')} FROM webhooks w WHERE w.id = $1`, [id]);
+    return row ? this.openTarget(row, now) : null;
   }
 
-  /** `findForDelivery` for many webhooks in one query; deleted ones are absent from the map. */
-  async findForDeliveries(ids: string[], now = new Date()): Promise<Map<string, DeliveryTarget>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.table.find({
-      where: { id: In([...new Set(ids)]) },
-      select: {
-        id: true, departmentId: true, name: true, url: true, events: true, headersSealed: true, isActive: true,
-        disabledReason: true, createdAt: true, updatedAt: true, secretSealed: true, previousSecretSealed: true, previousSecretExpiresAt: true,
-      },
-    });
-    return new Map(
-      rows.map((row) => {
-        const secrets = [this.box.open(row.secretSealed)];
-        if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
-          secrets.push(this.box.open(row.previousSecretSealed));
-        }
-        return [row.id, { webhook: this.toWebhook(row), secrets }];
-      }),
-    );
+  /** A delivery target from its sealed row (read here, or joined by the delivery repository's attempt load). */
+  openTarget(row: WebhookTargetRow, now = new Date()): DeliveryTarget {
+    const secrets = [this.box.open(row.secretSealed)];
+    if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
+      secrets.push(this.box.open(row.previousSecretSealed));
+    }
+    return { webhook: this.toWebhook(row), secrets };
   }
 
   /**
