@@ -28,8 +28,8 @@ const BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 export class DeliveryService {
   private readonly inFlight: InFlightLimiter;
   private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
-  /** Attempts that start together read their deliveries, events and webhooks together: one query per batch. */
-  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxBatch: 200, maxInFlight: 2 });
+  /** Attempts that start together read their deliveries, events and webhooks together: one query per batch, one batch at a time (as the attempt log). */
+  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxBatch: 200, maxInFlight: 1 });
 
   constructor(
     private readonly db: Database,
