@@ -9,7 +9,11 @@
  *                every delivery as `succeeded`.
  *   3. latency:  single `publish` calls at a fixed rate; the receiver records arrival − data.sentAt.
  *
- * Settings (environment): BENCH_EVENTS (20000), WORKER_CONCURRENCY (100), BENCH_RATE (500 events/s),
+ * Steps 1 and 2 alternate BENCH_ROUNDS times (3), the worker idling through the bare runs: the machine's
+ * speed drifts by tens of percent within minutes, so the ratio reported is the median of the rounds'
+ * ratios, each from a bare run and a pipeline run back to back, with the range beside it.
+ *
+ * Settings (environment): BENCH_EVENTS (20000), BENCH_ROUNDS (3), WORKER_CONCURRENCY (100), BENCH_RATE (500 events/s),
  * BENCH_SECONDS (10), BENCH_WARMUP (1000 jobs/events before each measured run), BENCH_TIMEOUT_MS
  * (120000: a wait fails after this long without progress), BENCH_MAX_WAIT_MS (900000: and after this
  * long in any case), BENCH_BARE_CONNECTIONS (50, as the WebhookSender's pool), and
@@ -34,9 +38,10 @@ import { startCpuWindow } from './support/proc-cpu';
 import { CONCURRENCY, EVENTS, int, MAX_WAIT_MS, WARMUP } from './support/settings';
 
 const RATE = int('BENCH_RATE', 500);
+const ROUNDS = Math.round(int('BENCH_ROUNDS', 3));
 const SECONDS = int('BENCH_SECONDS', 10);
-/** The whole run, whatever happens: three long waits and some. */
-const WATCHDOG_MS = 3 * MAX_WAIT_MS + 300_000;
+/** The whole run, whatever happens: two long waits per round, the latency run's, and some. */
+const WATCHDOG_MS = (2 * ROUNDS + 1) * MAX_WAIT_MS + 300_000;
 const BARE_CONNECTIONS = Math.round(int('BENCH_BARE_CONNECTIONS', 50));
 const ADD_BULK_CHUNK = 500;
 
@@ -113,8 +118,8 @@ interface BareResult {
   duplicates: number;
 }
 
-async function runBare(ctx: Context): Promise<BareResult | null> {
-  const queueName = `bench-bare-${process.pid}`;
+async function runBare(ctx: Context, round: number): Promise<BareResult | null> {
+  const queueName = `bench-bare-${process.pid}-${round}`;
   const prefix = '{pollarix-bench}';
   const redisUrl = bareRedisUrl(ctx.infra.redisUrl);
   const departmentId = `dept_bench_bare_${randomBytes(4).toString('hex')}`;
@@ -145,28 +150,28 @@ async function runBare(ctx: Context): Promise<BareResult | null> {
     }
   };
   try {
-    if (WARMUP > 0) {
+    if (WARMUP > 0 && round === 1) {
       const warm = ctx.receiver.sink('/bare-warm', WARMUP);
       await addJobs('/bare-warm', WARMUP);
       await waitForSink(warm, 'bare warm-up', [worker]);
       await sleep(500);
     }
-    const sink = ctx.receiver.sink('/bare', EVENTS);
+    const sink = ctx.receiver.sink(`/bare-${round}`, EVENTS);
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
     const started = performance.now();
-    await addJobs('/bare', EVENTS);
+    await addJobs(`/bare-${round}`, EVENTS);
     const added = performance.now();
     await waitForSink(sink, 'bare baseline', [worker]);
     const window = cpu.finish();
     const seconds = (sink.doneAt! - started) / 1000;
     const result = { rate: EVENTS / seconds, seconds, duplicates: sink.requests - sink.ids.size };
-    ctx.cpuNotes.push(cpuLine('bare', window));
+    ctx.cpuNotes.push(cpuLine(`bare, round ${round}`, window));
     ctx.report.push(
-      `bare BullMQ + undici POST         ${fmt(result.rate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(seconds, 2)} s; addBulk done after ${fmt((added - started) / 1000, 2)} s)   duplicates ${result.duplicates}`,
+      `${round}. bare BullMQ + undici POST      ${fmt(result.rate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(seconds, 2)} s; addBulk done after ${fmt((added - started) / 1000, 2)} s)   duplicates ${result.duplicates}`,
     );
     return result;
   } catch (error) {
-    ctx.failures.push(`bare: ${(error as Error).message}`);
+    ctx.failures.push(`bare (round ${round}): ${(error as Error).message}`);
     return null;
   } finally {
     await queue.obliterate({ force: true }).catch(() => undefined);
@@ -218,17 +223,17 @@ interface PipelineResult {
   duplicates: number;
 }
 
-async function runPipeline(ctx: Context, worker: Child, publisher: EventPublisher): Promise<PipelineResult | null> {
+async function runPipeline(ctx: Context, worker: Child, publisher: EventPublisher, round: number): Promise<PipelineResult | null> {
   try {
-    if (WARMUP > 0) {
+    if (WARMUP > 0 && round === 1) {
       const warmHook = await createWebhook(ctx, 'warm', `${ctx.receiver.url}/pipe-warm`);
       const warm = ctx.receiver.sink('/pipe-warm', WARMUP);
       await publishAll(publisher, warmHook.departmentId, WARMUP);
       await waitForSink(warm, 'pipeline warm-up', [worker]);
       await sleep(1_000);
     }
-    const { departmentId, webhookId } = await createWebhook(ctx, 'pipe', `${ctx.receiver.url}/pipe`);
-    const sink = ctx.receiver.sink('/pipe', EVENTS);
+    const { departmentId, webhookId } = await createWebhook(ctx, `pipe${round}`, `${ctx.receiver.url}/pipe-${round}`);
+    const sink = ctx.receiver.sink(`/pipe-${round}`, EVENTS);
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
     const started = performance.now();
     await publishAll(publisher, departmentId, EVENTS);
@@ -245,16 +250,16 @@ async function runPipeline(ctx: Context, worker: Child, publisher: EventPublishe
       loggedRate: EVENTS / loggedSeconds,
       duplicates: sink.requests - sink.ids.size,
     };
-    ctx.cpuNotes.push(cpuLine('pipeline (publish → last delivery received)', receiverWindow));
+    ctx.cpuNotes.push(cpuLine(`pipeline, round ${round} (publish → last delivery received)`, receiverWindow));
     const stages = await stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, false);
     ctx.report.push(
-      `pipeline → receiver               ${fmt(result.receiverRate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(receiverSeconds, 2)} s; publishing took ${fmt((published - started) / 1000, 2)} s = ${fmt(EVENTS / ((published - started) / 1000))} events/s)   duplicates ${result.duplicates}`,
-      `pipeline → all logged succeeded   ${fmt(result.loggedRate!).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds, 2)} s; log: ${statuses})`,
+      `${round}. pipeline → receiver            ${fmt(result.receiverRate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(receiverSeconds, 2)} s; publishing took ${fmt((published - started) / 1000, 2)} s = ${fmt(EVENTS / ((published - started) / 1000))} events/s)   duplicates ${result.duplicates}`,
+      `${round}. pipeline → all logged succeeded${fmt(result.loggedRate!).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds, 2)} s; log: ${statuses})`,
       stages,
     );
     return result;
   } catch (error) {
-    ctx.failures.push(`pipeline: ${(error as Error).message}`);
+    ctx.failures.push(`pipeline (round ${round}): ${(error as Error).message}`);
     return null;
   }
 }
@@ -317,22 +322,28 @@ async function run(ctx: Context): Promise<void> {
   );
   await printMachineBusy();
 
-  // 1. Bare baseline.
-  const bare = await runBare(ctx);
-  if (abort.signal.aborted) throw new Error('interrupted');
-
-  // 2 + 3. The real worker.
+  // 1 + 2, ROUNDS times: the bare baseline, then the real worker (started once, idle during the bare runs).
   const publisher = ctx.publisher();
   const worker = await startWorker(ctx, 'worker');
-  const pipeline = await runPipeline(ctx, worker, publisher);
-  if (abort.signal.aborted) throw new Error('interrupted');
+  const ratios: { receiver: number; logged: number }[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const bare = await runBare(ctx, round);
+    if (abort.signal.aborted) throw new Error('interrupted');
+    const pipeline = await runPipeline(ctx, worker, publisher, round);
+    if (abort.signal.aborted) throw new Error('interrupted');
+    if (bare && pipeline) ratios.push({ receiver: pipeline.receiverRate / bare.rate, logged: pipeline.loggedRate! / bare.rate });
+  }
+  // 3. Latency, on the same worker.
   await runLatency(ctx, worker, publisher);
 
   console.log(ctx.report.join('\n'));
-  if (bare && pipeline) {
-    const ratio = pipeline.receiverRate / bare.rate;
+  if (ratios.length > 0) {
+    const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+    const receiver = ratios.map((r) => r.receiver);
+    const ratio = median(receiver);
     console.log(
-      `ratio pipeline/bare: ${ratio.toFixed(2)} to receiver, ${(pipeline.loggedRate! / bare.rate).toFixed(2)} to fully logged   ` +
+      `ratio pipeline/bare: ${ratio.toFixed(2)} to receiver, ${median(ratios.map((r) => r.logged)).toFixed(2)} to fully logged ` +
+        `(median of ${ratios.length} round(s); to receiver ${receiver.map((r) => r.toFixed(2)).join(', ')})   ` +
         `(target ≥ 0.50${ratio >= 0.5 ? ': met' : ': MISSED'})`,
     );
   }
