@@ -103,7 +103,8 @@ export const childProbe = (child: Child): CpuProbe => ({ name: child.name, read:
  * Spawns a real worker (dist/apps/worker/main.js) on loopback, with its own ephemeral HTTP port, and
  * adds it to the children stopped at the end, with the node flags it ships with (WORKER_NODE_FLAGS).
  * BENCH_WORKER_NODE_ARGS: more node flags for the worker only, after those (e.g. "--cpu-prof
- * --cpu-prof-dir=/tmp/prof", which NODE_OPTIONS does not allow).
+ * --cpu-prof-dir=/tmp/prof", which NODE_OPTIONS does not allow). BENCH_WORKER_LOG_LEVEL: the worker's
+ * LOG_LEVEL (warn; at info it writes one line per attempt, read here through a pipe).
  */
 export async function startWorker(ctx: Context, name: string): Promise<Child> {
   const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -118,7 +119,7 @@ export async function startWorker(ctx: Context, name: string): Promise<Child> {
       REDIS_URL: ctx.infra.redisUrl,
       SECRETS_ENCRYPTION_KEY: ctx.secretsKey,
       DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
       HOST: '127.0.0.1',
       WORKER_HTTP_PORT: '0',
       WORKER_CONCURRENCY: String(CONCURRENCY),
