@@ -134,7 +134,7 @@ describe('delivery log statements with a backlog (scratch database)', () => {
   });
 
   it('a batch of attempt outcomes updates its deliveries by id, not through the backlog', async () => {
-    const outcomes: (AttemptOutcome & { webhookId: string })[] = deliveryIds.slice(2 * BATCH, 3 * BATCH).map((deliveryId) => ({
+    const outcomes: AttemptOutcome[] = deliveryIds.slice(2 * BATCH, 3 * BATCH).map((deliveryId) => ({
       deliveryId,
       webhookId: 'wh_plans',
       attempt: 1,

@@ -1,3 +1,4 @@
+import { DELIVERY_STATUSES } from '@pollarix/database';
 import { QueueName } from '@pollarix/queue';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -197,7 +198,7 @@ describe('the metric contract', () => {
 
   it('lists the label values the worker emits', () => {
     expect(literalUnion('outcome').sort()).toEqual([...OUTCOMES].sort());
-    expect(literalUnion('deliveryStatus').filter((s) => s !== 'pending').sort()).toEqual([...FINAL_STATUSES].sort());
+    expect(DELIVERY_STATUSES.filter((s) => s !== 'pending').sort()).toEqual([...FINAL_STATUSES].sort());
     expect(/QUEUE_STATES = \[([^\]]*)\]/.exec(workerSource)?.[1].match(/[\w-]+/g)).toEqual(QUEUE_STATES);
   });
 

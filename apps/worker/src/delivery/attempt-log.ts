@@ -9,7 +9,7 @@ import { MicroBatcher } from './micro-batcher';
  */
 @Injectable()
 export class AttemptLog implements OnApplicationShutdown {
-  private readonly batcher = new MicroBatcher((outcomes: (AttemptOutcome & { webhookId: string })[]) => this.write(outcomes), {
+  private readonly batcher = new MicroBatcher((outcomes: AttemptOutcome[]) => this.write(outcomes), {
     maxBatch: 250,
     // One write at a time: what finishes meanwhile joins the next, so fewer, larger statements (the
     // database, not the wait, is what limits a busy worker; measured with npm run bench:delivery).
@@ -18,7 +18,7 @@ export class AttemptLog implements OnApplicationShutdown {
 
   constructor(private readonly db: Database) {}
 
-  record(outcome: AttemptOutcome & { webhookId: string }): Promise<null> {
+  record(outcome: AttemptOutcome): Promise<null> {
     return this.batcher.add(outcome);
   }
 
@@ -26,7 +26,7 @@ export class AttemptLog implements OnApplicationShutdown {
     return this.batcher.drain();
   }
 
-  private async write(outcomes: (AttemptOutcome & { webhookId: string })[]): Promise<null[]> {
+  private async write(outcomes: AttemptOutcome[]): Promise<null[]> {
     await this.db.repos.deliveries.recordOutcomes(outcomes);
     return outcomes.map(() => null);
   }

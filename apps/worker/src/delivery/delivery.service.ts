@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { AttemptLoad, Database } from '@pollarix/database';
+import { AttemptLoad, AttemptOutcome, Database } from '@pollarix/database';
 import { signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
@@ -76,19 +76,7 @@ export class DeliveryService {
     }
 
     const { result, decision } = outcome;
-    const error = result.error ?? (result.ok ? null : 'http_status');
-    this.metrics.recordAttempt({
-      deliveryId: delivery.id,
-      webhookId: webhook.id,
-      departmentId: webhook.departmentId,
-      attempt: job.attempt,
-      statusCode: result.statusCode,
-      durationMs: result.durationMs,
-      outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
-      error,
-      deliveryStatus: decision.status,
-    });
-    await this.log.record({
+    const attempt: AttemptOutcome = {
       deliveryId: delivery.id,
       webhookId: webhook.id,
       attempt: job.attempt,
@@ -97,11 +85,17 @@ export class DeliveryService {
       statusCode: result.statusCode,
       responseBody: result.responseBody,
       responseBodyTruncated: result.responseBodyTruncated,
-      error,
+      error: result.error ?? (result.ok ? null : 'http_status'),
       errorMessage: result.errorMessage,
       status: decision.status,
       nextAttemptAt: decision.retryInMs === null ? null : new Date(Date.now() + decision.retryInMs),
+    };
+    this.metrics.recordAttempt({
+      ...attempt,
+      departmentId: webhook.departmentId,
+      outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
     });
+    await this.log.record(attempt);
 
     if (decision.gone) {
       await this.disabler.disable(webhook.id, webhook.departmentId, 'gone');

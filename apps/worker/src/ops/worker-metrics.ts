@@ -1,23 +1,16 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { withTimeout } from '@pollarix/common';
+import type { AttemptOutcome } from '@pollarix/database';
 import { QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export interface AttemptReport {
-  deliveryId: string;
-  webhookId: string;
+/** A finished attempt as the delivery log has it, with its department and what it meant. */
+export type AttemptReport = Pick<AttemptOutcome, 'deliveryId' | 'webhookId' | 'attempt' | 'statusCode' | 'durationMs' | 'error' | 'status'> & {
   departmentId: string;
-  attempt: number;
-  statusCode: number | null;
-  durationMs: number;
   outcome: 'success' | 'retry' | 'failed' | 'gone';
-  /** Error class (timeout, connection, blocked_destination, http_status…), null on success. */
-  error: string | null;
-  /** The delivery's status after this attempt. */
-  deliveryStatus: 'pending' | 'succeeded' | 'failed' | 'cancelled';
-}
+};
 
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
 /** A scrape answers without queue depths rather than hang while Redis is away (worker connections retry forever). */
@@ -82,7 +75,7 @@ export class WorkerMetrics {
   recordAttempt(report: AttemptReport): void {
     this.attemptDuration.observe(report.durationMs / 1000);
     this.attempts.inc({ outcome: report.outcome, error: report.error ?? 'none' });
-    if (report.deliveryStatus !== 'pending') this.deliveries.inc({ status: report.deliveryStatus });
+    if (report.status !== 'pending') this.deliveries.inc({ status: report.status });
     const line = {
       msg: 'delivery attempt',
       deliveryId: report.deliveryId,
@@ -93,7 +86,7 @@ export class WorkerMetrics {
       statusCode: report.statusCode,
       durationMs: report.durationMs,
       error: report.error,
-      deliveryStatus: report.deliveryStatus,
+      deliveryStatus: report.status,
     };
     if (report.outcome === 'failed' || report.outcome === 'gone') this.attemptLog.warn(line);
     else this.attemptLog.log(line);

@@ -9,8 +9,11 @@ import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetR
 const ID_LENGTH = 22;
 const RANK_DIGITS = 7;
 
+/** One attempt as the delivery log records it. */
 export interface AttemptOutcome {
   deliveryId: string;
+  /** The delivery's webhook (a success ends its failing streak). */
+  webhookId: string;
   attempt: number;
   requestedAt: Date;
   durationMs: number;
@@ -158,7 +161,7 @@ export class DeliveryRepository {
    * when it is still pending at the attempt before: a stale duplicate job or a cancellation in the
    * meantime wins.
    */
-  async recordOutcomes(outcomes: (AttemptOutcome & { webhookId: string })[]): Promise<void> {
+  async recordOutcomes(outcomes: AttemptOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     await this.manager.query(
       `WITH v AS (
