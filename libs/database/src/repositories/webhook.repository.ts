@@ -54,7 +54,10 @@ export function webhookTargetColumns(alias: string): string {
   ].join(', ');
 }
 
-/** The only reader and writer of the webhooks table; seals header values and secrets on the way in. */
+/**
+ * The webhooks table's only writer, and its reader but for the attempt load's join (whose columns it
+ * names and opens: webhookTargetColumns, openTarget); seals header values and secrets on the way in.
+ */
 export class WebhookRepository {
   constructor(
     private readonly manager: EntityManager,
