@@ -1,3 +1,4 @@
+import { within } from '@pollarix/common';
 import { LocalService } from '@pollarix/devinfra';
 import { ChildProcess, spawn } from 'node:child_process';
 import { errorMessage } from '../cli-error';
@@ -81,12 +82,7 @@ export class DevProcesses {
   private async terminate({ name, process: child, exited }: Child): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.graceMs))),
-    ]);
-    clearTimeout(timer);
+    const timedOut = await within(exited.then(() => false), this.graceMs, true);
     if (timedOut) {
       this.say(`${name} did not stop within ${this.graceMs} ms: killing it`);
       child.kill('SIGKILL');

@@ -1,3 +1,4 @@
+import { within } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { isProcessAlive, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
 import { join, relative } from 'node:path';
@@ -38,12 +39,7 @@ function stopOnExit(service: LocalService): LocalService {
     ...service,
     stop: async () => {
       if (isProcessAlive(pid)) {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          service.stop().then(() => false),
-          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS))),
-        ]);
-        clearTimeout(timer);
+        const timedOut = await within(service.stop().then(() => false), STOP_TIMEOUT_MS, true);
         if (timedOut && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
       }
       stopped = true;

@@ -1,3 +1,4 @@
+import { within } from '@pollarix/common';
 import { AppConfig, redactRedisUrl } from '@pollarix/config';
 import { LocalService } from '@pollarix/devinfra';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
@@ -39,24 +40,14 @@ export async function withQueue<T>(config: AppConfig, name: QueueName, work: (qu
 }
 
 async function untilReady(queue: Queue, failure: () => string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CliError(failure())), REDIS_READY_TIMEOUT_MS)));
-  try {
-    await Promise.race([queue.waitUntilReady(), timedOut]);
-  } catch (error) {
-    throw error instanceof CliError ? error : new CliError(`${failure()} (${errorMessage(error)})`);
-  } finally {
-    clearTimeout(timer);
-  }
+  const ready = await within(queue.waitUntilReady().then(() => true), REDIS_READY_TIMEOUT_MS, false).catch((error: unknown) => {
+    throw new CliError(`${failure()} (${errorMessage(error)})`);
+  });
+  if (!ready) throw new CliError(failure());
 }
 
 /** close() waits for pending commands; on an unreachable Redis that wait is cut short. */
 async function closeQueue(queue: Queue): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    queue.close().then(() => true, () => false),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REDIS_READY_TIMEOUT_MS))),
-  ]);
-  clearTimeout(timer);
+  const closed = await within(queue.close().then(() => true, () => false), REDIS_READY_TIMEOUT_MS, false);
   if (!closed) await queue.disconnect().catch(() => undefined);
 }
