@@ -2,6 +2,7 @@ import { cli, CLI } from './support/cli';
 import { newId } from '@pollarix/common';
 import { loadConfig } from '@pollarix/config';
 import { Database, dataSourceOptions } from '@pollarix/database';
+import { freePort } from '@pollarix/devinfra';
 import { deliverJobId, fanOutJobId, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
@@ -107,6 +108,18 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       expect(result.stderr).toMatch(/^error: event not published:\n {2}data: --data is not valid JSON \(/);
       expect(await eventRows('department_id', department)).toEqual([]);
     });
+
+    it('changes nothing when Redis cannot be reached, and says so once its wait runs out', async () => {
+      const department = unique('dept_cli_evt');
+      const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+      const result = await cli(
+        ['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted)],
+        { REDIS_URL: url },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot connect to Redis at ${url}`);
+      expect(await eventRows('department_id', department)).toEqual([]);
+    }, 30_000);
 
     it("refuses an id that another department's event already has", async () => {
       const id = unique('evt_cli');
