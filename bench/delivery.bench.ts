@@ -14,6 +14,7 @@
  * ratios, each from a bare run and a pipeline run back to back, with the range beside it.
  *
  * Settings (environment): BENCH_EVENTS (20000), BENCH_ROUNDS (3), WORKER_CONCURRENCY (100), BENCH_RATE (500 events/s),
+ * BENCH_LATENCY_WARMUP (2 s at that rate, not measured, once the machine has settled after the rounds),
  * BENCH_SECONDS (10), BENCH_WARMUP (1000 jobs/events before each measured run), BENCH_TIMEOUT_MS
  * (120000: a wait fails after this long without progress), BENCH_MAX_WAIT_MS (900000: and after this
  * long in any case), BENCH_BARE_CONNECTIONS (50, as the WebhookSender's pool), and
@@ -32,13 +33,17 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { Child, startChild } from './support/bench-infra';
 import { cpuLine, fmt, percentile } from './support/format';
-import { abort, baseProbes, childProbe, Context, printMachineBusy, runBench, setupLabel, sleep, startWorker, stopChildren, waitForSink } from './support/harness';
+import { abort, baseProbes, childProbe, Context, printMachineBusy, runBench, settle, setupLabel, sleep, startWorker, stopChildren, waitForSink } from './support/harness';
 import { createWebhook, eventData, PUBLISH_BATCH, publishAll, statusSummary, waitForLogged } from './support/pipeline';
 import { startCpuWindow } from './support/proc-cpu';
 import { CONCURRENCY, EVENTS, int, MAX_WAIT_MS, WARMUP } from './support/settings';
 
 const RATE = int('BENCH_RATE', 500);
 const ROUNDS = Math.round(int('BENCH_ROUNDS', 3));
+const LATENCY_WARMUP = process.env.BENCH_LATENCY_WARMUP === '0' ? 0 : int('BENCH_LATENCY_WARMUP', 2);
+/** Before the latency run, wait (at most this long) for the machine to fall below this busy share. */
+const SETTLE_MAX_MS = 30_000;
+const SETTLED_BUSY_PERCENT = 15;
 const SECONDS = int('BENCH_SECONDS', 10);
 /** The whole run, whatever happens: two long waits per round, the latency run's, and some. */
 const WATCHDOG_MS = (2 * ROUNDS + 1) * MAX_WAIT_MS + 300_000;
@@ -264,14 +269,10 @@ async function runPipeline(ctx: Context, worker: Child, publisher: EventPublishe
   }
 }
 
-async function runLatency(ctx: Context, worker: Child, publisher: EventPublisher): Promise<void> {
-  const total = Math.round(RATE * SECONDS);
-  const { departmentId, webhookId } = await createWebhook(ctx, 'latency', `${ctx.receiver.url}/latency`);
-  const sink = ctx.receiver.sink('/latency', total, { latency: true });
+/** Publishes `total` single events at RATE per second (each with data.sentAt); resolves once every publish has answered. */
+async function publishAtRate(publisher: EventPublisher, departmentId: string, total: number): Promise<number> {
   const errors: string[] = [];
   const pending: Promise<unknown>[] = [];
-  await sleep(1_000); // let the throughput run's tail (log writes, removals) settle
-  const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
   const started = performance.now();
   let sent = 0;
   try {
@@ -289,26 +290,60 @@ async function runLatency(ctx: Context, worker: Child, publisher: EventPublisher
       }
       await sleep(1);
     }
-    const publishSeconds = (performance.now() - started) / 1000;
-    await Promise.all(pending);
-    if (errors.length > 0) throw new Error(`${errors.length} publish(es) failed, e.g. ${errors[0]}`);
+  } finally {
+    await Promise.allSettled(pending);
+  }
+  if (errors.length > 0) throw new Error(`${errors.length} publish(es) failed, e.g. ${errors[0]}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function runLatency(ctx: Context, worker: Child, publisher: EventPublisher): Promise<void> {
+  const total = Math.round(RATE * SECONDS);
+  try {
+    // Steady state: once the throughput rounds' aftermath is done, and after LATENCY_WARMUP seconds at the
+    // same rate (connections opened, code paths warm) that are not measured.
+    const settled = await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT);
+    ctx.report.push(
+      `latency run: the machine settled to ${settled.busy === null ? '?' : fmt(settled.busy)}% busy after ${fmt(settled.seconds, 1)} s` +
+        `${settled.busy !== null && settled.busy >= SETTLED_BUSY_PERCENT ? ' (gave up waiting: the figures include that load)' : ''}; ` +
+        `warm-up ${fmt(LATENCY_WARMUP)} s at ${fmt(RATE)}/s, not measured`,
+    );
+    if (LATENCY_WARMUP > 0) {
+      const warmHook = await createWebhook(ctx, 'latency-warm', `${ctx.receiver.url}/latency-warm`);
+      const warmTotal = Math.round(RATE * LATENCY_WARMUP);
+      const warm = ctx.receiver.sink('/latency-warm', warmTotal, { latency: true });
+      await publishAtRate(publisher, warmHook.departmentId, warmTotal);
+      await waitForSink(warm, 'latency warm-up', [worker]);
+    }
+
+    const { departmentId, webhookId } = await createWebhook(ctx, 'latency', `${ctx.receiver.url}/latency`);
+    const sink = ctx.receiver.sink('/latency', total, { latency: true });
+    const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
+    const started = performance.now();
+    const publishSeconds = await publishAtRate(publisher, departmentId, total);
     let timedOut: string | null = null;
     await waitForSink(sink, 'latency', [worker]).catch((error: Error) => (timedOut = error.message));
     const window = cpu.finish();
     const sorted = [...sink.latencies].sort((a, b) => a - b);
     const ms = (v: number) => `${fmt(v, 1)} ms`;
+    // Per second of arrivals: whether the tail is spread or comes in bursts.
+    const perSecond: string[] = [];
+    for (let i = 0; i < sink.latencies.length; i += Math.max(1, Math.round(RATE))) {
+      const second = sink.latencies.slice(i, i + Math.round(RATE)).sort((a, b) => a - b);
+      perSecond.push(`${fmt(percentile(second, 50), 0)}/${fmt(percentile(second, 99), 0)}`);
+    }
     ctx.report.push(
       `latency @ ${fmt(RATE)}/s × ${fmt(SECONDS)} s (offered ${fmt(total / publishSeconds)}/s): ${sink.ids.size}/${total} arrived   ` +
         `p50 ${ms(percentile(sorted, 50))}   p95 ${ms(percentile(sorted, 95))}   p99 ${ms(percentile(sorted, 99))}   max ${ms(sorted[sorted.length - 1] ?? NaN)}   ` +
         `(target p99 < 100 ms${percentile(sorted, 99) < 100 ? ': met' : ': MISSED'})   duplicates ${sink.requests - sink.ids.size}` +
         (sink.badBodies ? `   unparsable bodies ${sink.badBodies}` : ''),
+      `  each second's p50/p99, ms: ${perSecond.join('  ')}`,
     );
     ctx.cpuNotes.push(cpuLine('latency run', window));
     ctx.report.push(await stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, true));
     if (timedOut) throw new Error(timedOut);
     if (sink.badBodies > 0) throw new Error(`${sink.badBodies} bodies without a numeric data.sentAt`);
   } catch (error) {
-    await Promise.allSettled(pending);
     ctx.failures.push(`latency: ${(error as Error).message}`);
   }
 }

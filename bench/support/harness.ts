@@ -160,6 +160,24 @@ export async function printMachineBusy(): Promise<number | null> {
   return busy;
 }
 
+/**
+ * Waits (at most `maxMs`) until the machine has been less than `busyPercent` busy over half a second:
+ * what one measurement leaves behind (vacuum, queue clean-up, log writes) must not be billed to the next.
+ */
+export async function settle(maxMs: number, busyPercent: number): Promise<{ seconds: number; busy: number | null }> {
+  const started = performance.now();
+  let busy: number | null = null;
+  while (performance.now() - started < maxMs) {
+    const before = machineCpuSeconds();
+    await sleep(500);
+    const after = machineCpuSeconds();
+    if (!before || !after || after.total <= before.total) break;
+    busy = (100 * (after.busy - before.busy)) / (after.total - before.total);
+    if (busy < busyPercent) break;
+  }
+  return { seconds: (performance.now() - started) / 1000, busy };
+}
+
 export interface BenchOptions {
   /** As in `npm run bench:<name>`; also names the scratch folder under .data/bench. */
   name: string;
