@@ -198,6 +198,8 @@ describe('the metric contract', () => {
 
   it('lists the label values the worker emits', () => {
     expect(literalUnion('outcome').sort()).toEqual([...OUTCOMES].sort());
+    // pollarix_deliveries_total{status}: every DeliveryStatus but pending (worker-metrics skips it).
+    expect(workerSource).toContain("if (report.status !== 'pending') this.deliveries.inc({ status: report.status })");
     expect(DELIVERY_STATUSES.filter((s) => s !== 'pending').sort()).toEqual([...FINAL_STATUSES].sort());
     expect(/QUEUE_STATES = \[([^\]]*)\]/.exec(workerSource)?.[1].match(/[\w-]+/g)).toEqual(QUEUE_STATES);
   });

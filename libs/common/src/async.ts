@@ -8,12 +8,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** `promise`'s value, or `fallback` once `ms` have passed first (the timer never keeps the process alive). */
+/**
+ * `promise`'s value, or `fallback` once `ms` have passed first. Unlike withTimeout's, this timer keeps
+ * the process alive: a caller waiting for something that may never settle (a child's exit) still gets
+ * its fallback instead of the process ending under it.
+ */
 export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<T>((resolve) => {
     timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -7,10 +7,8 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 @Entity('deliveries')
 @Index('UQ_deliveries_event_webhook', ['eventId', 'webhookId'], { unique: true })
 @Index('IDX_deliveries_webhook_created', ['webhookId', 'createdAt', 'id'])
-// Pending deliveries, and only they, have a due time: the sweeper's index is keyed on it. Its predicate
-// is deliberately not on `status`: a partial index on `status = 'pending'` draws every query that names
-// that status (looked up by id or by webhook) into scanning all pending rows whenever the statistics
-// were taken with few of them, as they are after any quiet spell.
+// Pending deliveries, and only they, have a due time; the sweeper's index is keyed on it, not on
+// `status` (why: migration DueIndex).
 @Check('CHK_deliveries_due_iff_pending', `("status" = 'pending') = ("next_attempt_at" IS NOT NULL)`)
 @Index('IDX_deliveries_due', ['nextAttemptAt'], { where: `"next_attempt_at" IS NOT NULL` })
 export class DeliveryEntity {

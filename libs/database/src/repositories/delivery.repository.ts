@@ -5,7 +5,10 @@ import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
 import { returningRows } from './raw-query';
 import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetRow } from './webhook.repository';
 
-/** Delivery ids have the usual 22 characters after "msg_"; the last ones rank the event's webhooks (up to 10^7, above MAX_WEBHOOKS_PER_DEPARTMENT's cap). */
+/**
+ * Delivery ids have the usual 22 characters after "msg_": 15 random ones (≈ 88 bits) drawn per event and
+ * fan-out call, then 7 digits ranking the event's webhooks (up to 10^7, above MAX_WEBHOOKS_PER_DEPARTMENT's cap).
+ */
 const ID_LENGTH = 22;
 const RANK_DIGITS = 7;
 
@@ -178,7 +181,9 @@ export class DeliveryRepository {
        ), moved AS (
          UPDATE deliveries d
             SET attempts = v.attempt, status = v.status, last_status_code = v.status_code, last_error = v.last_error,
-                last_attempt_at = v.requested_at, next_attempt_at = v.next_attempt_at
+                last_attempt_at = v.requested_at,
+                -- Due while pending, never otherwise (the check constraint): one odd outcome cannot fail the batch.
+                next_attempt_at = CASE WHEN v.status = 'pending' THEN COALESCE(v.next_attempt_at, now()) END
            FROM v
           WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.status = 'pending'
        )

@@ -55,8 +55,10 @@ export function webhookTargetColumns(alias: string): string {
 }
 
 /**
- * The webhooks table's only writer, and its reader but for the attempt load's join (whose columns it
- * names and opens: webhookTargetColumns, openTarget); seals header values and secrets on the way in.
+ * Reads and writes webhooks for the API and test-send; seals header values and secrets on the way in.
+ * The delivery repository also touches the table: its fan-out reads subscriptions, its attempt load
+ * joins the columns named here (webhookTargetColumns, opened by openTarget), and its outcome write ends
+ * failing streaks.
  */
 export class WebhookRepository {
   constructor(
