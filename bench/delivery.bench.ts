@@ -15,7 +15,8 @@
  *
  * Settings (environment): BENCH_EVENTS (20000), BENCH_ROUNDS (3), WORKER_CONCURRENCY (100), BENCH_RATE (500 events/s),
  * BENCH_LATENCY_WARMUP (2 s at that rate, not measured, once the machine has settled after the rounds),
- * BENCH_SECONDS (10), BENCH_WARMUP (1000 jobs/events before each measured run), BENCH_TIMEOUT_MS
+ * BENCH_SECONDS (10), BENCH_WARMUP (1000 jobs/events before every bare run, each a new
+ * process, and before the first pipeline run, whose worker stays up), BENCH_TIMEOUT_MS
  * (120000: a wait fails after this long without progress), BENCH_MAX_WAIT_MS (900000: and after this
  * long in any case), BENCH_BARE_CONNECTIONS (50, as the WebhookSender's pool), and
  * BENCH_WORKER_NODE_ARGS (node flags for the real worker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof",
@@ -45,8 +46,8 @@ const LATENCY_WARMUP = process.env.BENCH_LATENCY_WARMUP === '0' ? 0 : int('BENCH
 const SETTLE_MAX_MS = 30_000;
 const SETTLED_BUSY_PERCENT = 15;
 const SECONDS = int('BENCH_SECONDS', 10);
-/** The whole run, whatever happens: two long waits per round, the latency run's, and some. */
-const WATCHDOG_MS = (2 * ROUNDS + 1) * MAX_WAIT_MS + 300_000;
+/** The whole run, whatever happens: two long waits per round, the latency warm-up's and run's, settling, and some. */
+const WATCHDOG_MS = (2 * ROUNDS + 2) * MAX_WAIT_MS + 300_000;
 const BARE_CONNECTIONS = Math.round(int('BENCH_BARE_CONNECTIONS', 50));
 const ADD_BULK_CHUNK = 500;
 
@@ -155,9 +156,10 @@ async function runBare(ctx: Context, round: number): Promise<BareResult | null> 
     }
   };
   try {
-    if (WARMUP > 0 && round === 1) {
-      const warm = ctx.receiver.sink('/bare-warm', WARMUP);
-      await addJobs('/bare-warm', WARMUP);
+    if (WARMUP > 0) {
+      // Every round: each round's bare worker is a new process (the pipeline's worker warms once).
+      const warm = ctx.receiver.sink(`/bare-warm-${round}`, WARMUP);
+      await addJobs(`/bare-warm-${round}`, WARMUP);
       await waitForSink(warm, 'bare warm-up', [worker]);
       await sleep(500);
     }
@@ -326,7 +328,7 @@ async function runLatency(ctx: Context, worker: Child, publisher: EventPublisher
     const window = cpu.finish();
     const sorted = [...sink.latencies].sort((a, b) => a - b);
     const ms = (v: number) => `${fmt(v, 1)} ms`;
-    // Per second of arrivals: whether the tail is spread or comes in bursts.
+    // Per RATE arrivals (about a second each): whether the tail is spread or comes in bursts.
     const perSecond: string[] = [];
     for (let i = 0; i < sink.latencies.length; i += Math.max(1, Math.round(RATE))) {
       const second = sink.latencies.slice(i, i + Math.round(RATE)).sort((a, b) => a - b);
@@ -337,7 +339,7 @@ async function runLatency(ctx: Context, worker: Child, publisher: EventPublisher
         `p50 ${ms(percentile(sorted, 50))}   p95 ${ms(percentile(sorted, 95))}   p99 ${ms(percentile(sorted, 99))}   max ${ms(sorted[sorted.length - 1] ?? NaN)}   ` +
         `(target p99 < 100 ms${percentile(sorted, 99) < 100 ? ': met' : ': MISSED'})   duplicates ${sink.requests - sink.ids.size}` +
         (sink.badBodies ? `   unparsable bodies ${sink.badBodies}` : ''),
-      `  each second's p50/p99, ms: ${perSecond.join('  ')}`,
+      `  p50/p99 of each ${fmt(RATE)} arrivals (≈ 1 s), ms: ${perSecond.join('  ')}`,
     );
     ctx.cpuNotes.push(cpuLine('latency run', window));
     ctx.report.push(await stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, true));

@@ -150,12 +150,18 @@ export const setupLabel = (infra: Infra): string =>
  * Other load on the machine skews every figure: measure it for a second and say so up front. Returns
  * the busy percentage (null where /proc is not there).
  */
+/** How busy the machine was (percent of all cores) over the next `ms`; null where /proc cannot say. */
+async function machineBusyOver(ms: number): Promise<number | null> {
+  const before = machineCpuSeconds();
+  await sleep(ms);
+  const after = machineCpuSeconds();
+  if (!before || !after || after.total <= before.total) return null;
+  return (100 * (after.busy - before.busy)) / (after.total - before.total);
+}
+
 export async function printMachineBusy(): Promise<number | null> {
-  const idleBefore = machineCpuSeconds();
-  await sleep(1_000);
-  const idleAfter = machineCpuSeconds();
-  if (!idleBefore || !idleAfter || idleAfter.total <= idleBefore.total) return null;
-  const busy = (100 * (idleAfter.busy - idleBefore.busy)) / (idleAfter.total - idleBefore.total);
+  const busy = await machineBusyOver(1_000);
+  if (busy === null) return null;
   console.log(`machine busy ${fmt(busy)}% in the second before the run${busy > OTHER_LOAD_PERCENT ? ' — other load is running: figures will be low and noisy' : ''}`);
   return busy;
 }
@@ -168,12 +174,8 @@ export async function settle(maxMs: number, busyPercent: number): Promise<{ seco
   const started = performance.now();
   let busy: number | null = null;
   while (performance.now() - started < maxMs) {
-    const before = machineCpuSeconds();
-    await sleep(500);
-    const after = machineCpuSeconds();
-    if (!before || !after || after.total <= before.total) break;
-    busy = (100 * (after.busy - before.busy)) / (after.total - before.total);
-    if (busy < busyPercent) break;
+    busy = await machineBusyOver(500);
+    if (busy === null || busy < busyPercent) break;
   }
   return { seconds: (performance.now() - started) / 1000, busy };
 }
