@@ -147,6 +147,13 @@ async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, read
   };
 }
 
+/** The base URL of a worker's health and metrics server (WORKER_HTTP_PORT 0), once it has announced its port. */
+export async function workerHttpUrl(worker: WorkerProcess): Promise<string> {
+  const port = () => /health and metrics on port (\d+)/.exec(worker.output.join(''))?.[1];
+  await waitUntil('the worker reports its HTTP port', () => port() !== undefined);
+  return `http://127.0.0.1:${port()}`;
+}
+
 /** Polls until the condition holds; fails with `what` after `timeoutMs`. */
 export async function waitUntil(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { startReceiver } from '../support/receiver';
-import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
 
 const data = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
 
@@ -162,8 +162,7 @@ describe('isolation and SSRF in the delivery workers', () => {
     const worker = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_HTTP_PORT: '0' });
     const receiver = await startReceiver();
     try {
-      const port = Number(/health and metrics on port (\d+)/.exec(worker.output.join(''))?.[1] ?? (await waitForPort(worker)));
-      const url = `http://127.0.0.1:${port}`;
+      const url = await workerHttpUrl(worker);
       expect((await fetch(`${url}/health/live`)).status).toBe(200);
       expect(await (await fetch(`${url}/health/ready`)).json()).toEqual({ status: 'ok', checks: { postgresql: 'up', redis: 'up' } });
       const succeeded = async () => {
@@ -185,8 +184,3 @@ describe('isolation and SSRF in the delivery workers', () => {
     }
   });
 });
-
-async function waitForPort(worker: WorkerProcess): Promise<string> {
-  await waitUntil('the worker reports its HTTP port', () => /health and metrics on port (\d+)/.test(worker.output.join('')));
-  return /health and metrics on port (\d+)/.exec(worker.output.join(''))![1];
-}

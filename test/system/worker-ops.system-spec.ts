@@ -1,7 +1,7 @@
 import { freePort } from '@pollarix/devinfra';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { startReceiver } from '../support/receiver';
-import { spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
 
 const data = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
 
@@ -30,8 +30,7 @@ describe('worker operations: health, metrics and attempt logs', () => {
     api = await startApi(env);
     worker = await spawnWorker(env);
     publisher = await api.token(['*'], ['events:publish']);
-    await waitUntil('the worker reports its HTTP port', () => /health and metrics on port (\d+)/.test(worker.output.join('')));
-    url = `http://127.0.0.1:${/health and metrics on port (\d+)/.exec(worker.output.join(''))![1]}`;
+    url = await workerHttpUrl(worker);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -153,7 +152,7 @@ describe('worker operations: health, metrics and attempt logs', () => {
   it('a worker at LOG_LEVEL=warn still announces itself and its port, and logs nothing at info', async () => {
     const quiet = await spawnWorker({ ...env, LOG_LEVEL: 'warn' });
     try {
-      await waitUntil('the port is announced', () => /health and metrics on port \d+/.test(quiet.output.join('')));
+      await workerHttpUrl(quiet);
       const lines = jsonLines(quiet.output);
       expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['worker ready', expect.stringMatching(/^health and metrics on port \d+$/)]));
       expect(lines.filter((l) => l.level === 'info' && !['Worker', 'WorkerHttp'].includes(l.context))).toEqual([]);
