@@ -3,9 +3,9 @@ import { AttemptOutcome, Database } from '@pollarix/database';
 import { MicroBatcher } from './micro-batcher';
 
 /**
- * The delivery log's writer: attempts finishing within a few milliseconds of each other are written
- * together (one statement). Each caller waits for its own write, so a job only
- * completes once its attempt is in PostgreSQL: the log is batched, never lossy.
+ * The delivery log's writer: attempts that finish in the same event-loop turn, or while the previous
+ * write runs, are written together in one statement (group commit, no timer). Each caller waits for its
+ * own write, so a job only completes once its attempt is in PostgreSQL: the log is batched, never lossy.
  */
 @Injectable()
 export class AttemptLog implements OnApplicationShutdown {

@@ -53,8 +53,9 @@ export class DeliveryService {
       return { kind: 'cancelled' };
     }
     const { webhook, secrets } = target;
-    const body = JSON.stringify(toEnvelope(delivery.event));
+    // The slot first: a throttled job (retried shortly) does not build a body of up to 1 MiB for nothing.
     if (!this.inFlight.tryAcquire(webhook.id)) return { kind: 'throttled' };
+    const body = JSON.stringify(toEnvelope(delivery.event));
     if (!this.bodies.tryAcquire(body.length)) {
       this.inFlight.release(webhook.id);
       return { kind: 'throttled' };

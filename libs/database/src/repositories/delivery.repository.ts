@@ -113,10 +113,6 @@ export class DeliveryRepository {
     return pending.map((row) => ({ id: row.id, eventId: row.event_id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
   }
 
-  findById(id: string): Promise<DeliveryEntity | null> {
-    return this.table.findOneBy({ id });
-  }
-
   /**
    * What attempts need, in one query: their deliveries, each with its event and its webhook as it is
    * now (URL, headers, secrets). Deliveries that do not exist are absent.

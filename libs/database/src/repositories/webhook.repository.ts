@@ -55,7 +55,8 @@ export function webhookTargetColumns(alias: string): string {
 }
 
 /**
- * Reads and writes webhooks for the API and test-send; seals header values and secrets on the way in.
+ * Reads and writes webhooks (the API, test-send, and the worker's failing streaks and disabling); seals
+ * header values and secrets on the way in.
  * The delivery repository also touches the table: its fan-out reads subscriptions, its attempt load
  * joins the columns named here (webhookTargetColumns, opened by openTarget), and its outcome write ends
  * failing streaks.
