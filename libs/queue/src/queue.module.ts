@@ -9,6 +9,15 @@ export type QueueRole = 'producer' | 'worker';
 const QUEUE_CONNECTION = Symbol('QUEUE_CONNECTION');
 
 /**
+ * A role's Redis options for BullMQ: workers keep retrying Redis forever (`maxRetriesPerRequest: null`,
+ * as BullMQ requires); producers fail fast (`enableOfflineQueue: false`) so that a publish is never
+ * acknowledged on the strength of a command stuck in a client-side buffer.
+ */
+export function queueRedisOptions(role: QueueRole): { maxRetriesPerRequest: number | null; enableOfflineQueue: boolean } {
+  return role === 'worker' ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 2, enableOfflineQueue: false };
+}
+
+/**
  * Releases the Cluster client BullMQ was given (options for one node or Sentinel: BullMQ closes its
  * own). This module is global and inserted before the Bull modules it imports, so Nest runs this hook
  * after theirs: every Worker and Queue is closed by then.
@@ -23,10 +32,8 @@ class QueueConnectionCloser implements OnApplicationShutdown {
 }
 
 /**
- * BullMQ for a process. Workers keep retrying Redis forever (`maxRetriesPerRequest: null`, as BullMQ
- * requires); producers fail fast (`enableOfflineQueue: false`) so that a publish is never acknowledged
- * on the strength of a command stuck in a client-side buffer. REDIS_URL may name one node, a Sentinel
- * master or a Cluster (keys share the `{pollarix}` hash tag, so BullMQ's scripts run on a Cluster).
+ * BullMQ for a process, with its role's Redis options (queueRedisOptions). REDIS_URL may name one node,
+ * a Sentinel master or a Cluster (keys share the `{pollarix}` hash tag, so BullMQ's scripts run on a Cluster).
  */
 @Module({})
 export class QueueModule {
@@ -50,10 +57,7 @@ export class QueueModule {
           provide: QUEUE_CONNECTION,
           inject: [AppConfig],
           useFactory: (config: AppConfig): QueueConnection =>
-            createQueueConnection(config.redisUrl!, `queue-${role}`, {
-              maxRetriesPerRequest: role === 'worker' ? null : 2,
-              enableOfflineQueue: role === 'worker',
-            }),
+            createQueueConnection(config.redisUrl!, `queue-${role}`, queueRedisOptions(role)),
         },
         QueueConnectionCloser,
       ],

@@ -5,7 +5,7 @@ import type { DefaultJobOptions, Queue } from 'bullmq';
  * Queue names are a stored contract: jobs already in Redis carry them. Never rename a value.
  */
 export enum QueueName {
-  /** One job per published event: fan it out to the subscribed webhooks. */
+  /** Fan-out jobs, each carrying up to FAN_OUT_JOB_EVENTS published events for the subscribed webhooks. */
   Events = 'events',
   /** One job per delivery attempt. */
   Deliveries = 'deliveries',

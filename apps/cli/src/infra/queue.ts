@@ -1,7 +1,7 @@
 import { within } from '@pollarix/common';
 import { AppConfig, redactRedisUrl } from '@pollarix/config';
 import { LocalService } from '@pollarix/devinfra';
-import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
+import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName, queueRedisOptions } from '@pollarix/queue';
 import { createQueueConnection } from '@pollarix/redis';
 import { Queue } from 'bullmq';
 import { CliError, errorMessage } from '../cli-error';
@@ -21,7 +21,7 @@ export async function withQueue<T>(config: AppConfig, name: QueueName, work: (qu
   let localService: LocalService | undefined;
   const url = config.redisUrl ?? (localService = await startLocalRedisServer(config, stderr)).url;
   // The API's producer settings: a command fails fast instead of waiting in a client-side buffer.
-  const queueConnection = createQueueConnection(url, 'cli', { maxRetriesPerRequest: 2, enableOfflineQueue: false });
+  const queueConnection = createQueueConnection(url, 'cli', queueRedisOptions('producer'));
   const queue = new Queue(name, {
     connection: queueConnection.connection,
     prefix: QUEUE_PREFIX,
