@@ -11,15 +11,12 @@ import { pinoHttp } from 'pino-http';
 import { API_LOGGER, ApiModule } from './api.module';
 import { setupSwagger } from './docs/swagger';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
-import { pathOnly, routeLabel } from './metrics/route-label';
+import { isProbePath, pathOnly, routeLabel } from './metrics/route-label';
 
 export interface ApiAppOptions {
   /** Where the JSON log lines go: stdout by default (pretty on a terminal); tests capture them. */
   logDestination?: DestinationStream;
 }
-
-/** Probes and scrapes are logged at debug: one line per request, without drowning the rest at info. */
-const QUIET_PATHS = /^\/(health|metrics)(\/|$)/;
 
 /** Never logged, should a serializer ever include them: credentials, cookies and CSRF tokens. */
 export const REDACTED_PATHS = [
@@ -62,7 +59,8 @@ function requestLogger(logger: PinoLogger) {
     },
     customLogLevel: (req, res, error) => {
       if (error || res.statusCode >= 500) return 'error';
-      return QUIET_PATHS.test(pathOnly((req as Request).originalUrl ?? req.url ?? '')) ? 'debug' : 'info';
+      // Probes and scrapes at debug: one line per request, without drowning the rest at info.
+      return isProbePath((req as Request).originalUrl ?? req.url ?? '') ? 'debug' : 'info';
     },
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',

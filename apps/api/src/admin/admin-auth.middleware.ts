@@ -1,16 +1,8 @@
 import { Principal } from '@pollarix/auth';
-import { AppError, ErrorCode } from '@pollarix/common';
+import { AppError } from '@pollarix/common';
 import type { NextFunction, Request, Response } from 'express';
 import passport from 'passport';
-import { timingSafeEqual } from 'node:crypto';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
+import { csrfFailure } from '../auth/csrf';
 
 /**
  * The queue dashboard is an Express router, out of reach of Nest guards: this middleware authenticates
@@ -22,12 +14,8 @@ export function requireAdmin(req: Request, res: Response, next: NextFunction): v
   const authenticate = passport.authenticate(['bearer', 'session'], { session: false }, (error: unknown, principal: Principal | false) => {
     if (error) return next(error);
     if (!principal) return next(AppError.unauthorized('Missing or invalid credentials'));
-    if (principal.via === 'session' && !SAFE_METHODS.has(req.method)) {
-      const sent = req.headers['x-csrf-token'];
-      if (typeof sent !== 'string' || !principal.csrf || !sameSecret(sent, principal.csrf)) {
-        return next(new AppError(ErrorCode.CsrfFailed, 'Missing or invalid X-CSRF-Token header for a cookie session'));
-      }
-    }
+    const csrf = csrfFailure(req, principal);
+    if (csrf) return next(csrf);
     if (!principal.scopes.includes('admin')) return next(AppError.forbidden('This token lacks the admin scope'));
     (req as Request & { user: Principal }).user = principal;
     next();

@@ -2,19 +2,11 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { canAccessDepartment, isValidDepartmentId, Principal } from '@pollarix/auth';
-import { AppError, ErrorCode } from '@pollarix/common';
+import { AppError } from '@pollarix/common';
 import type { TokenScope } from '@pollarix/database';
 import type { Request } from 'express';
-import { timingSafeEqual } from 'node:crypto';
 import { REQUIRED_SCOPE } from './authenticated.decorator';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
+import { csrfFailure } from './csrf';
 
 /**
  * Authentication (bearer, then session cookie) through passport, then, in this order: CSRF for cookie
@@ -31,12 +23,8 @@ export class ApiAuthGuard extends AuthGuard(['bearer', 'session']) {
     const req = context.switchToHttp().getRequest<Request & { user: Principal }>();
     const principal = req.user;
 
-    if (principal.via === 'session' && !SAFE_METHODS.has(req.method)) {
-      const sent = req.headers['x-csrf-token'];
-      if (typeof sent !== 'string' || !principal.csrf || !sameSecret(sent, principal.csrf)) {
-        throw new AppError(ErrorCode.CsrfFailed, 'Missing or invalid X-CSRF-Token header for a cookie session');
-      }
-    }
+    const csrf = csrfFailure(req, principal);
+    if (csrf) throw csrf;
 
     const departmentId = req.params.departmentId;
     if (typeof departmentId === 'string') {

@@ -7,18 +7,32 @@ const MOUNTS = [ADMIN_QUEUES_PATH, '/docs'];
 /** The label of requests that matched no route: 404s, and requests refused before routing (413, 415, 429). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+const labels = new WeakMap<Request, string>();
+
 /**
  * The matched route's pattern (`/department/:departmentId/webhook/:webhookId`), never the raw URL:
- * metric labels and log fields stay low-cardinality and free of ids and query strings.
+ * metric labels and log fields stay low-cardinality and free of ids and query strings. Read once the
+ * response is done (routing has happened); the request log and the metrics share one computation.
  */
 export function routeLabel(req: Request): string {
+  let label = labels.get(req);
+  if (label === undefined) labels.set(req, (label = matchedRoute(req)));
+  return label;
+}
+
+function matchedRoute(req: Request): string {
   const path = pathOnly(req.originalUrl ?? req.url);
   const mount = MOUNTS.find((m) => path === m || path.startsWith(`${m}/`));
   if (mount) return mount;
   const pattern: unknown = (req.route as { path?: unknown } | undefined)?.path;
   // A catch-all (`/{*path}`) is a middleware's registration, not a controller's route: nothing matched.
-  if (typeof pattern !== 'string' || pattern.includes('{*') || pattern.includes('*')) return UNMATCHED_ROUTE;
+  if (typeof pattern !== 'string' || pattern.includes('*')) return UNMATCHED_ROUTE;
   return `${req.baseUrl ?? ''}${pattern}`;
+}
+
+/** Health probes and metric scrapes (matched on the original URL: a middleware's req.path is relative to its mount). */
+export function isProbePath(url: string): boolean {
+  return /^\/(health|metrics)(\/|$)/.test(pathOnly(url));
 }
 
 /** The path of a URL without its query string (which may carry tokens or other secrets). */

@@ -4,10 +4,8 @@ import { InjectRedis, RedisConnection } from '@pollarix/redis';
 import type { NextFunction, Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { SESSION_COOKIE } from '../auth/strategies';
+import { isProbePath } from '../metrics/route-label';
 import { limitHeaders, WindowLimiter } from './limiter';
-
-/** Probes and scrapes are never limited (matched on the original URL: a middleware's req.path is relative to its mount). */
-const UNLIMITED = /^\/(health|metrics)(\/|\?|$)/;
 
 function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url').slice(0, 32);
@@ -26,7 +24,7 @@ export class ApiRateLimitMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    if (UNLIMITED.test(req.originalUrl)) return next();
+    if (isProbePath(req.originalUrl)) return next(); // probes and scrapes are never limited
     this.limiter.consume(clientKey(req)).then(
       (state) => {
         for (const [name, value] of Object.entries(limitHeaders(state))) res.setHeader(name, value);
