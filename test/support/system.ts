@@ -1,10 +1,8 @@
 import { WORKER_NODE_FLAGS } from '@pollarix/config';
 import { isProcessAlive } from '@pollarix/devinfra';
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import { REPO_ROOT, runMigrations, startTestRedis, TestService } from './infra';
+import { createScratchDatabase, REPO_ROOT, runMigrations, startTestRedis, TestService } from './infra';
 
 /**
  * System tests run real worker processes. Each test file gets a stack of its own (a PostgreSQL
@@ -21,14 +19,7 @@ export interface Stack {
 }
 
 export async function startStack(label: string): Promise<Stack> {
-  const database = `pollarix_${label}_${randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `/${database}`;
-  const databaseUrl = url.toString();
+  const { url: databaseUrl } = await createScratchDatabase(`pollarix_${label}`);
   await runMigrations(databaseUrl);
   const name = `redis-${process.pid}-${label}`;
   let redis = await startTestRedis(name, { appendOnly: true });
