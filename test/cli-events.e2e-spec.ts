@@ -1,4 +1,4 @@
-import { cli, CLI } from './support/cli';
+import { cli, requireBuiltCli } from './support/cli';
 import { newId } from '@pollarix/common';
 import { loadConfig } from '@pollarix/config';
 import { Database, dataSourceOptions } from '@pollarix/database';
@@ -6,10 +6,9 @@ import { freePort } from '@pollarix/devinfra';
 import { deliverJobId, fanOutJobId, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
+import { uniqueName } from './support/infra';
 
-const unique = (label: string) => `${label}_${randomBytes(5).toString('hex')}`;
 
 const surveyCompleted = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
 
@@ -20,7 +19,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
   let deliveries: Queue;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run the tests with \`npm test\` (it builds) or \`npm run build\``);
+    requireBuiltCli();
     const config = loadConfig({ requireConnections: true });
     dataSource = new DataSource(dataSourceOptions(config.databaseUrl!, { logging: false }));
     await dataSource.initialize();
@@ -43,8 +42,8 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
 
   describe('event publish', () => {
     it('stores the event, queues its fan-out and prints it as JSON', async () => {
-      const department = unique('dept_cli_evt');
-      const id = unique('evt_cli');
+      const department = uniqueName('dept_cli_evt');
+      const id = uniqueName('evt_cli');
       const result = await cli([
         'event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED',
         '--data', JSON.stringify(surveyCompleted), '--id', id, '--timestamp', '2026-11-26T10:00:00Z',
@@ -60,8 +59,8 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('answers a repeated id with the first event and queues nothing more', async () => {
-      const department = unique('dept_cli_evt');
-      const id = unique('evt_cli');
+      const department = uniqueName('dept_cli_evt');
+      const id = uniqueName('evt_cli');
       const first = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted), '--id', id]);
       expect(first.code).toBe(0);
       // With the first fan-out job gone, any job the repeat adds would show.
@@ -80,8 +79,8 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('refuses an unknown type, naming the problem, and stores nothing', async () => {
-      const department = unique('dept_cli_evt');
-      const result = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_EXPLODED', '--data', '{}', '--id', unique('evt_cli')]);
+      const department = uniqueName('dept_cli_evt');
+      const result = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_EXPLODED', '--data', '{}', '--id', uniqueName('evt_cli')]);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(/^error: event not published:\n {2}type: type must be one of SURVEY_COMPLETED, /);
@@ -89,7 +88,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('lists every schema problem of the data and stores nothing', async () => {
-      const department = unique('dept_cli_evt');
+      const department = uniqueName('dept_cli_evt');
       const result = await cli([
         'event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED',
         '--data', JSON.stringify({ responseId: 'rsp_1', completedAt: 'yesterday' }),
@@ -102,7 +101,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('refuses --data that is not JSON', async () => {
-      const department = unique('dept_cli_evt');
+      const department = uniqueName('dept_cli_evt');
       const result = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', '{surveyId: srv_1}']);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^error: event not published:\n {2}data: --data is not valid JSON \(/);
@@ -110,7 +109,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('changes nothing when Redis cannot be reached, and says so once its wait runs out', async () => {
-      const department = unique('dept_cli_evt');
+      const department = uniqueName('dept_cli_evt');
       const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
       const result = await cli(
         ['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted)],
@@ -122,10 +121,10 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     }, 30_000);
 
     it("refuses an id that another department's event already has", async () => {
-      const id = unique('evt_cli');
+      const id = uniqueName('evt_cli');
       const data = JSON.stringify(surveyCompleted);
-      expect((await cli(['event', 'publish', '--department', unique('dept_cli_evt'), '--type', 'SURVEY_COMPLETED', '--data', data, '--id', id])).code).toBe(0);
-      const other = unique('dept_cli_evt');
+      expect((await cli(['event', 'publish', '--department', uniqueName('dept_cli_evt'), '--type', 'SURVEY_COMPLETED', '--data', data, '--id', id])).code).toBe(0);
+      const other = uniqueName('dept_cli_evt');
       const result = await cli(['event', 'publish', '--department', other, '--type', 'SURVEY_COMPLETED', '--data', data, '--id', id]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`Event id ${id} is already used by another department`);
@@ -164,7 +163,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       Object.fromEntries(((await dataSource.query('SELECT id, status FROM deliveries WHERE id = ANY($1)', [ids])) as { id: string; status: string }[]).map((r) => [r.id, r.status]));
 
     it('re-queues exactly the failed and cancelled deliveries created in [since, until)', async () => {
-      const department = unique('dept_cli_rec');
+      const department = uniqueName('dept_cli_rec');
       const webhook = await webhookIn(department);
       const other = await webhookIn(department);
       const [failed, cancelled, succeeded, pending, before, atUntil] = await insertDeliveries(department, webhook.id, [
@@ -196,7 +195,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('works through pages of 500 and reports each one', async () => {
-      const department = unique('dept_cli_rec');
+      const department = uniqueName('dept_cli_rec');
       const webhook = await webhookIn(department);
       const ids = await insertDeliveries(
         department,
@@ -214,8 +213,8 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('exits 1 for a webhook that is not in the department', async () => {
-      const department = unique('dept_cli_rec');
-      const elsewhere = await webhookIn(unique('dept_cli_rec'));
+      const department = uniqueName('dept_cli_rec');
+      const elsewhere = await webhookIn(uniqueName('dept_cli_rec'));
       for (const webhookId of ['wh_doesnotexist', elsewhere.id]) {
         const result = await cli(['webhook', 'recover', '--department', department, '--webhook', webhookId, '--since', WINDOW.since]);
         expect(result.code).toBe(1);
@@ -225,7 +224,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     });
 
     it('exits 1 with the reason for an inactive webhook and re-queues nothing', async () => {
-      const department = unique('dept_cli_rec');
+      const department = uniqueName('dept_cli_rec');
       const webhook = await webhookIn(department);
       await db.repos.webhooks.disable(webhook.id, 'gone');
       const [failed] = await insertDeliveries(department, webhook.id, [{ status: 'failed', attempts: 8, createdAt: '2026-01-15T00:00:00.000Z' }]);

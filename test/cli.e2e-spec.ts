@@ -1,23 +1,23 @@
-import { cli, CLI, ROOT } from './support/cli';
+import { cli, requireBuiltCli, ROOT } from './support/cli';
 import { freePort, isListening } from '@pollarix/devinfra';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { call, startApi } from './support/api-harness';
+import { uniqueName } from './support/infra';
 import { waitUntil } from './support/system';
 
 const SECRET = /^plx_[A-Za-z0-9_-]{43}$/;
 
 const lastLine = (text: string) => text.trimEnd().split('\n').pop() ?? '';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const unique = (label: string) => `${label}_${randomBytes(5).toString('hex')}`;
 
 describe('CLI (built: dist/apps/cli/main.js)', () => {
   let db: Client;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run the tests with \`npm test\` (it builds) or \`npm run build\``);
+    requireBuiltCli();
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
   });
@@ -29,7 +29,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
 
   describe('token create', () => {
     it('prints the secret alone on the last stdout line and stores only its SHA-256', async () => {
-      const department = unique('dept_cli');
+      const department = uniqueName('dept_cli');
       const result = await cli(['token', 'create', '--department', `${department},dept_other`, '--scopes', 'webhooks:read,events:publish', '--name', 'cli test']);
       expect(result).toMatchObject({ code: 0 });
       const secret = lastLine(result.stdout);
@@ -46,7 +46,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
     });
 
     it("makes a platform token with --department '*' and the default scopes", async () => {
-      const name = unique('platform');
+      const name = uniqueName('platform');
       const result = await cli(['token', 'create', '--department', '*', '--name', name]);
       expect(result.code).toBe(0);
       expect(lastLine(result.stdout)).toMatch(SECRET);
@@ -55,7 +55,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
     });
 
     it('refuses an unknown scope with a clear message and stores nothing', async () => {
-      const name = unique('bad_scope');
+      const name = uniqueName('bad_scope');
       const result = await cli(['token', 'create', '--department', 'dept_x', '--scopes', 'webhooks:read,webhooks:destroy', '--name', name]);
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/unknown scope "webhooks:destroy"/);
@@ -74,7 +74,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
   describe('token list and revoke', () => {
     let id: string;
     let secret: string;
-    const name = unique('listed');
+    const name = uniqueName('listed');
 
     beforeAll(async () => {
       const created = await cli(['token', 'create', '--department', 'dept_list', '--name', name]);
@@ -121,7 +121,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
   it('token revoke takes effect at once in a running API that had the token cached', async () => {
     const api = await startApi();
     try {
-      const dept = unique('dept');
+      const dept = uniqueName('dept');
       const created = await cli(['token', 'create', '--department', dept]);
       const secret = lastLine(created.stdout);
       const tokenId = /Created token (tok_\w+)/.exec(created.stderr)![1];

@@ -4,8 +4,8 @@ import { CreateTokenInput, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix
 import { AppConfig, loadConfig } from '@pollarix/config';
 import { Database, TokenScope } from '@pollarix/database';
 import { REDIS, RedisConnection } from '@pollarix/redis';
-import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
+import { uniqueName } from './infra';
 
 export interface TestApi {
   app: INestApplication;
@@ -57,7 +57,7 @@ export async function startApi(overrides: Record<string, string> = {}, options: 
 
 /** A department id no other test uses. */
 export function uniqueDepartment(label = 'dept'): string {
-  return `${label}_${randomBytes(6).toString('hex')}`;
+  return uniqueName(label);
 }
 
 export interface JsonResponse<T = any> {

@@ -1,9 +1,15 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 /** The built CLI: `npm test` builds before jest runs. */
 export const CLI = join(ROOT, 'dist', 'apps', 'cli', 'main.js');
+
+/** Fails a suite early, and clearly, when the CLI has not been built. */
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run the tests with \`npm test\` (it builds) or \`npm run build\``);
+}
 
 export interface CliResult {
   code: number | null;

@@ -37,6 +37,11 @@ export async function startTestRedis(
   return { ...service, dataDir };
 }
 
+/** A name no other test run uses: `label_<12 hex>` (departments, token names…). */
+export function uniqueName(label: string): string {
+  return `${label}_${randomBytes(6).toString('hex')}`;
+}
+
 export async function runMigrations(databaseUrl: string): Promise<void> {
   const dataSource = new DataSource(dataSourceOptions(databaseUrl, { logging: false }));
   await dataSource.initialize();
