@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Child, Infra, startChild, startInfra } from './bench-infra';
 import { fmt } from './format';
-import { CpuProbe, machineCpuSeconds, treeCpuSeconds } from './proc-cpu';
+import { CpuProbe, startCpuWindow, treeCpuSeconds } from './proc-cpu';
 import { Receiver, Sink, startBenchReceiver } from './receiver';
 import { CONCURRENCY, MAX_WAIT_MS, TIMEOUT_MS } from './settings';
 
@@ -146,19 +146,17 @@ export const setupLabel = (infra: Infra): string =>
   `${cpus().length} cores, Node ${process.version}, ` +
   `PostgreSQL ${infra.postgresPid ? 'embedded' : 'DATABASE_URL'}, Redis ${infra.redisPid ? 'local (no AOF)' : 'REDIS_URL'}`;
 
+/** How busy the machine was (percent of all cores) over the next `ms`; null where /proc cannot say. */
+async function machineBusyOver(ms: number): Promise<number | null> {
+  const window = startCpuWindow([]);
+  await sleep(ms);
+  return window.finish().machineBusyPercent;
+}
+
 /**
  * Other load on the machine skews every figure: measure it for a second and say so up front. Returns
  * the busy percentage (null where /proc is not there).
  */
-/** How busy the machine was (percent of all cores) over the next `ms`; null where /proc cannot say. */
-async function machineBusyOver(ms: number): Promise<number | null> {
-  const before = machineCpuSeconds();
-  await sleep(ms);
-  const after = machineCpuSeconds();
-  if (!before || !after || after.total <= before.total) return null;
-  return (100 * (after.busy - before.busy)) / (after.total - before.total);
-}
-
 export async function printMachineBusy(): Promise<number | null> {
   const busy = await machineBusyOver(1_000);
   if (busy === null) return null;
