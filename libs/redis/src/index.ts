@@ -2,3 +2,4 @@ export * from './redis-connection';
 export * from './redis-settings';
 export * from './redis.module';
 export * from './redis.health';
+export * from './readiness';

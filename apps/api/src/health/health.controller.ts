@@ -1,10 +1,9 @@
-import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, HttpCode } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { AppError, ErrorCode } from '@pollarix/common';
-import { RedisHealthIndicator } from '@pollarix/redis';
+import { Readiness } from '@pollarix/redis';
 
-export interface ReadyBody {
+interface ReadyBody {
   status: 'ok';
   checks: Record<string, string>;
 }
@@ -13,11 +12,7 @@ export interface ReadyBody {
 @ApiExcludeController()
 @Controller('health')
 export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly postgres: TypeOrmHealthIndicator,
-    private readonly redis: RedisHealthIndicator,
-  ) {}
+  constructor(private readonly readiness: Readiness) {}
 
   @Get('live')
   @HttpCode(200)
@@ -28,18 +23,12 @@ export class HealthController {
   /** 200 `{status: "ok", checks: {postgresql: "up", redis: "up"}}`; else 503 in the API's error format. */
   @Get('ready')
   async ready(): Promise<ReadyBody> {
-    let result: HealthCheckResult;
-    try {
-      result = await this.health.check([() => this.postgres.pingCheck('postgresql', { timeout: 2000 }), () => this.redis.pingCheck('redis')]);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      const failed = error.getResponse() as HealthCheckResult;
-      const down = Object.keys(failed.error ?? {});
-      throw new AppError(
-        ErrorCode.Unavailable,
-        failed.status === 'shutting_down' ? 'Not ready: shutting down' : `Not ready: ${down.join(', ')} unreachable`,
-      );
+    const { status, checks } = await this.readiness.check();
+    if (status === 'shutting_down') throw new AppError(ErrorCode.Unavailable, 'Not ready: shutting down');
+    if (status !== 'ok') {
+      const down = Object.keys(checks).filter((name) => checks[name] !== 'up');
+      throw new AppError(ErrorCode.Unavailable, `Not ready: ${down.join(', ')} unreachable`);
     }
-    return { status: 'ok', checks: Object.fromEntries(Object.entries(result.details).map(([name, { status }]) => [name, status])) };
+    return { status, checks };
   }
 }

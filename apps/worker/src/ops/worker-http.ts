@@ -1,22 +1,16 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { announce } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { RedisHealthIndicator } from '@pollarix/redis';
+import { Readiness, ReadinessReport } from '@pollarix/redis';
 import { WORKER_LOGGER } from './worker-logger';
 import { WorkerMetrics } from './worker-metrics';
 
-interface ReadyBody {
-  status: 'ok' | 'unavailable' | 'shutting_down';
-  checks: Record<string, string>;
-}
-
 /**
  * The worker's only HTTP: /health/live, /health/ready and /metrics on WORKER_HTTP_PORT. No auth.
- * There is no Nest HTTP here, so terminus' HealthCheckService is called directly for readiness.
+ * There is no Nest HTTP here: readiness is the shared Readiness check, answered by hand.
  */
 @Injectable()
 export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,25 +18,15 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     private readonly config: AppConfig,
-    private readonly health: HealthCheckService,
-    private readonly postgres: TypeOrmHealthIndicator,
-    private readonly redis: RedisHealthIndicator,
+    private readonly readiness: Readiness,
     private readonly metrics: WorkerMetrics,
     @Inject(WORKER_LOGGER) private readonly logger: Logger,
   ) {}
 
   /** 200 `{status: "ok", checks: {postgresql: "up", redis: "up"}}`; 503 with the checks that are down. */
-  async ready(): Promise<{ ok: boolean; body: ReadyBody }> {
-    let result: HealthCheckResult;
-    try {
-      result = await this.health.check([() => this.postgres.pingCheck('postgresql', { timeout: 2000 }), () => this.redis.pingCheck('redis')]);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      result = error.getResponse() as HealthCheckResult;
-    }
-    const checks = Object.fromEntries(Object.entries(result.details).map(([name, { status }]) => [name, status]));
-    const status = result.status === 'ok' ? 'ok' : result.status === 'shutting_down' ? 'shutting_down' : 'unavailable';
-    return { ok: status === 'ok', body: { status, checks } };
+  async ready(): Promise<{ ok: boolean; body: ReadinessReport }> {
+    const body = await this.readiness.check();
+    return { ok: body.status === 'ok', body };
   }
 
   async onApplicationBootstrap(): Promise<void> {
