@@ -12,7 +12,7 @@ import {
   validateSync,
   ValidateBy,
 } from 'class-validator';
-import { parseRedisUrl, redactRedisUrl, RedisUrlError } from './redis-url';
+import { parseRedisUrl, redactUrl, RedisUrlError } from './redis-url';
 import { parseDuration, parseDurationList } from './duration';
 
 const DURATION = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/;
@@ -147,7 +147,7 @@ export class ConfigError extends Error {}
 /** A bad value as the error line shows it: never a key, never a password in a URL. */
 function shown(name: string, value: unknown): string {
   if (name === 'SECRETS_ENCRYPTION_KEY') return `${String(value).length} characters`;
-  if (name.endsWith('_URL')) return JSON.stringify(redactRedisUrl(String(value)));
+  if (name.endsWith('_URL')) return JSON.stringify(redactUrl(String(value)));
   return JSON.stringify(value);
 }
 

@@ -178,26 +178,12 @@ function decode(text: string, what: string): string {
   }
 }
 
-/** REDIS_URL for logs and messages: passwords (in the user info or the query) replaced by ***. */
-export function redactRedisUrl(url: string): string {
+/** A connection URL (REDIS_URL, DATABASE_URL) for logs and messages: passwords (in the user info or the query) replaced by ***. */
+export function redactUrl(url: string): string {
   return url
     .replace(/^([a-z+]+:\/\/)([^@/?#]*)@/, (_, scheme: string, userInfo: string) => {
       const colon = userInfo.indexOf(':');
       return colon === -1 ? `${scheme}${userInfo}@` : `${scheme}${userInfo.slice(0, colon)}:***@`;
     })
     .replace(/([?&][A-Za-z]*password=)[^&#]*/gi, '$1***');
-}
-
-/** One line for logs: what kind of deployment, which nodes; no credentials. */
-export function describeRedisTopology(topology: RedisTopology): string {
-  const nodes = topology.nodes.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(',');
-  const tls = topology.tls ? ' (TLS)' : '';
-  switch (topology.kind) {
-    case 'single':
-      return `Redis ${nodes}${tls}`;
-    case 'sentinel':
-      return `Redis master "${topology.masterName}" via Sentinel ${nodes}${tls}`;
-    case 'cluster':
-      return `Redis Cluster seeded by ${nodes}${tls}`;
-  }
 }

@@ -1,5 +1,5 @@
 import { SecretBox } from '@pollarix/common';
-import { AppConfig } from '@pollarix/config';
+import { AppConfig, redactUrl } from '@pollarix/config';
 import { dataSourceOptions, Repositories } from '@pollarix/database';
 import { LocalService } from '@pollarix/devinfra';
 import { DataSource } from 'typeorm';
@@ -19,11 +19,6 @@ export interface DatabaseOptions {
 }
 
 const stderr: Say = (line) => process.stderr.write(`${line}\n`);
-
-/** Password-free form of a connection string, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
 
 /**
  * Runs `work` against DATABASE_URL, or against the local PostgreSQL when it is unset: reused when

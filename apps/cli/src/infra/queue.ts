@@ -1,5 +1,5 @@
 import { within } from '@pollarix/common';
-import { AppConfig, redactRedisUrl } from '@pollarix/config';
+import { AppConfig, redactUrl } from '@pollarix/config';
 import { LocalService } from '@pollarix/devinfra';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName, queueRedisOptions } from '@pollarix/queue';
 import { createQueueConnection } from '@pollarix/redis';
@@ -30,7 +30,7 @@ export async function withQueue<T>(config: AppConfig, name: QueueName, work: (qu
   let lastError: unknown;
   queue.on('error', (error) => (lastError = error));
   try {
-    await untilReady(queue, () => `cannot connect to Redis at ${redactRedisUrl(url)}: ${lastError ? errorMessage(lastError) : 'no answer'}`);
+    await untilReady(queue, () => `cannot connect to Redis at ${redactUrl(url)}: ${lastError ? errorMessage(lastError) : 'no answer'}`);
     return await work(queue);
   } finally {
     await closeQueue(queue);
