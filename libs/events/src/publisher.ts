@@ -49,7 +49,7 @@ export class EventPublisher {
   }
 
   /** `publishBatch`, also telling which of the answered events this call stored (repeats are not). */
-  async publishBatchDetailed(inputs: unknown[], options: ValidateOptions = {}): Promise<{ events: EventEnvelope<string>[]; stored: EventEnvelope<string>[] }> {
+  async publishBatchDetailed(inputs: unknown[], options: ValidateOptions = {}): Promise<{ events: EventEnvelope<string>[]; stored: { id: string; type: string }[] }> {
     if (inputs.length > MAX_BATCH_EVENTS) {
       throw new EventValidationError([{ msg: `A batch holds at most ${MAX_BATCH_EVENTS} events (got ${inputs.length})`, loc: [] }]);
     }
@@ -85,7 +85,7 @@ export class EventPublisher {
     } catch (error) {
       this.logger.warn(`Stored ${fresh.length} event(s) but could not queue their fan-out (${(error as Error).message}); the sweeper will`);
     }
-    return { events: result, stored: fresh.map(toEnvelope) };
+    return { events: result, stored: fresh.map(({ id, type }) => ({ id, type })) };
   }
 }
 
