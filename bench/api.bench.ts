@@ -12,14 +12,13 @@ import { freePort } from '@pollarix/devinfra';
 import { Database, dataSourceOptions } from '@pollarix/database';
 import autocannon from 'autocannon';
 import cookieParser from 'cookie-parser';
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApiApp } from '../apps/api/src/app';
 import { TokenService } from '@pollarix/auth';
-import { startInfra } from './support/bench-infra';
+import { Child, startChild, startInfra } from './support/bench-infra';
 
 const WEBHOOKS = 20;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -66,25 +65,8 @@ async function serve(kind: string, port: number): Promise<void> {
   process.stdout.write('ready\n');
 }
 
-function startServer(kind: string, port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...process.execArgv, __filename, 'serve', kind, String(port)], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolvePromise, reject) => {
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolvePromise(child);
-    });
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.removeAllListeners('exit');
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+function startServer(kind: string, port: number, env: NodeJS.ProcessEnv): Promise<Child> {
+  return startChild(`${kind} server`, process.execPath, [...process.execArgv, __filename, 'serve', kind, String(port)], env, 'ready', 60_000);
 }
 
 interface Measure {
@@ -113,7 +95,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'error',
     NODE_ENV: 'production',
   };
-  const children: ChildProcess[] = [];
+  const children: Child[] = [];
   try {
     const ds = new DataSource(dataSourceOptions(databaseUrl));
     await ds.initialize();
@@ -151,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`ratio (list / bare): ${(list.rps / bare.rps).toFixed(2)}   (target ≥ 0.50)`);
     if (list.non2xx > 0 || bare.non2xx > 0) process.exitCode = 1;
   } finally {
-    for (const child of children) await stop(child);
+    for (const child of children) await child.stop();
     await infra.stop();
     rmSync(scratch, { recursive: true, force: true });
   }

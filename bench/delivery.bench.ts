@@ -161,7 +161,7 @@ async function runBare(ctx: Context, round: number): Promise<BareResult | null> 
       const warm = ctx.receiver.sink(`/bare-warm-${round}`, WARMUP);
       await addJobs(`/bare-warm-${round}`, WARMUP);
       await waitForSink(warm, 'bare warm-up', [worker]);
-      await sleep(500);
+      await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT); // the warm-up's tail (job removals) is not measured
     }
     const sink = ctx.receiver.sink(`/bare-${round}`, EVENTS);
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
@@ -237,7 +237,7 @@ async function runPipeline(ctx: Context, worker: Child, publisher: EventPublishe
       const warm = ctx.receiver.sink('/pipe-warm', WARMUP);
       await publishAll(publisher, warmHook.departmentId, WARMUP);
       await waitForSink(warm, 'pipeline warm-up', [worker]);
-      await sleep(1_000);
+      await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT); // nor its log writes
     }
     const { departmentId, webhookId } = await createWebhook(ctx, `pipe${round}`, `${ctx.receiver.url}/pipe-${round}`);
     const sink = ctx.receiver.sink(`/pipe-${round}`, EVENTS);
