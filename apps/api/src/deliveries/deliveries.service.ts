@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '@pollarix/common';
-import { Database, DeliveryCursor, DeliveryEntity, PendingJob } from '@pollarix/database';
+import { Database, DeliveryCursor, DeliveryEntity, PendingJob, RECOVERABLE_STATUSES } from '@pollarix/database';
 import { toEnvelope } from '@pollarix/events';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
@@ -99,7 +99,7 @@ export class DeliveriesService {
     if (until && until <= since) throw AppError.field(ErrorCode.Unprocessable, ['body', 'until'], 'until must be after since');
     let requeued = 0;
     for (;;) {
-      const jobs = await this.db.repos.deliveries.restartChains({ webhookId, statuses: ['failed', 'cancelled'], since, until }, RECOVER_PAGE);
+      const jobs = await this.db.repos.deliveries.restartChains({ webhookId, statuses: RECOVERABLE_STATUSES, since, until }, RECOVER_PAGE);
       await this.enqueue(jobs);
       requeued += jobs.length;
       if (jobs.length < RECOVER_PAGE) return { requeued };

@@ -66,6 +66,18 @@ export interface AttemptLoad {
   target: DeliveryTarget | null;
 }
 
+/** What `recover` (API and CLI) starts again. */
+export const RECOVERABLE_STATUSES: DeliveryStatus[] = ['failed', 'cancelled'];
+
+/** Which deliveries restartChains may take: $1 webhook, $2 ids, $3 statuses, $4 since, $5 until (null: any). */
+type RestartFilter = { webhookId: string; ids?: string[]; statuses?: DeliveryStatus[]; since?: Date; until?: Date };
+const RESTARTABLE = `webhook_id = $1 AND status <> 'pending'
+             AND ($2::varchar[] IS NULL OR id = ANY($2))
+             AND ($3::varchar[] IS NULL OR status = ANY($3))
+             AND ($4::timestamptz IS NULL OR created_at >= $4)
+             AND ($5::timestamptz IS NULL OR created_at < $5)`;
+const restartParams = (where: RestartFilter) => [where.webhookId, where.ids ?? null, where.statuses ?? null, where.since ?? null, where.until ?? null];
+
 export class DeliveryRepository {
   constructor(
     private readonly manager: EntityManager,
@@ -236,22 +248,22 @@ export class DeliveryRepository {
    * Starts a new attempt chain (the retry schedule restarts) for the matching deliveries that are not
    * pending; returns the jobs to queue.
    */
-  async restartChains(where: { webhookId: string; ids?: string[]; statuses?: DeliveryStatus[]; since?: Date; until?: Date }, limit = 1000): Promise<PendingJob[]> {
+  async restartChains(where: RestartFilter, limit = 1000): Promise<PendingJob[]> {
     const rows = await returningRows<{ id: string; attempts: number }>(
       this.manager,
       `UPDATE deliveries SET status = 'pending', chain_start = attempts, next_attempt_at = now()
         WHERE id IN (
-          SELECT id FROM deliveries
-           WHERE webhook_id = $1 AND status <> 'pending'
-             AND ($2::varchar[] IS NULL OR id = ANY($2))
-             AND ($3::varchar[] IS NULL OR status = ANY($3))
-             AND ($4::timestamptz IS NULL OR created_at >= $4)
-             AND ($5::timestamptz IS NULL OR created_at < $5)
-           ORDER BY created_at LIMIT $6)
+          SELECT id FROM deliveries WHERE ${RESTARTABLE} ORDER BY created_at LIMIT $6)
         RETURNING id, attempts`,
-      [where.webhookId, where.ids ?? null, where.statuses ?? null, where.since ?? null, where.until ?? null, limit],
+      [...restartParams(where), limit],
     );
     return rows.map((row) => ({ id: row.id, nextAttempt: row.attempts + 1, nextAttemptAt: new Date() }));
+  }
+
+  /** How many deliveries restartChains would take for `where` (a progress bar's total). */
+  async countRestartable(where: RestartFilter): Promise<number> {
+    const [row]: { n: number }[] = await this.manager.query(`SELECT count(*)::int AS n FROM deliveries WHERE ${RESTARTABLE}`, restartParams(where));
+    return row.n;
   }
 
   /** Pending deliveries whose next attempt was due before `cutoff`: candidates for the sweeper. */
