@@ -21,6 +21,9 @@ export interface Principal {
 /** Redis channel on which a revocation is announced, so API processes drop cached verifications at once. */
 export const TOKEN_REVOKED_CHANNEL = 'pollarix:tokens:revoked';
 
+/** How long an API process reuses a token's verification; also the bound on a revocation it missed. */
+export const TOKEN_CACHE_TTL_MS = 10_000;
+
 export interface CreateTokenInput {
   departments: string[];
   scopes?: TokenScope[];

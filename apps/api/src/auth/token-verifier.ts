@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { hashTokenSecret, Principal, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix/auth';
+import { hashTokenSecret, Principal, TOKEN_CACHE_TTL_MS, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix/auth';
 import { Database } from '@pollarix/database';
 import { InjectRedis, RedisConnection } from '@pollarix/redis';
 
@@ -10,8 +10,6 @@ interface Entry {
   expiresAt: number;
 }
 
-/** How long a verification is reused without asking PostgreSQL; also the bound on a missed revocation. */
-export const TOKEN_CACHE_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
 /**

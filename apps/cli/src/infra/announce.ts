@@ -1,7 +1,6 @@
-import { TOKEN_REVOKED_CHANNEL } from '@pollarix/auth';
+import { TOKEN_CACHE_TTL_MS, TOKEN_REVOKED_CHANNEL } from '@pollarix/auth';
 import { AppConfig } from '@pollarix/config';
 import { createRedisConnection } from '@pollarix/redis';
-import { TOKEN_CACHE_NOTE } from './messages';
 
 /**
  * Tells running API processes that a token was revoked, so that their verification caches drop it at
@@ -18,7 +17,7 @@ export async function announceRevocation(config: AppConfig, tokenId: string): Pr
     await redis.publish(TOKEN_REVOKED_CHANNEL, tokenId);
     return null;
   } catch (error) {
-    return `could not announce the revocation on Redis (${(error as Error).message}); ${TOKEN_CACHE_NOTE}`;
+    return `could not announce the revocation on Redis (${(error as Error).message}); running API processes stop accepting the token within ${TOKEN_CACHE_TTL_MS / 1000} s`;
   } finally {
     redis.disconnect();
   }
