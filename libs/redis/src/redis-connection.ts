@@ -69,23 +69,26 @@ export function createQueueConnection(url: string, name: string, overrides: Redi
       return { connection: bullOptions({ ...topology.options, ...options }), close: async () => undefined };
     case 'cluster': {
       const cluster = createRedisConnection(url, name, overrides);
-      return {
-        connection: cluster,
-        close: async () => {
-          if (cluster.status === 'end') return;
-          const ended = new Promise<void>((resolve) => {
-            cluster.once('end', resolve);
-            setTimeout(resolve, CLOSE_TIMEOUT_MS).unref();
-          });
-          // QUIT waits for an answer: a Cluster that is not connected is just dropped.
-          if (cluster.status === 'ready') await cluster.quit().catch(() => cluster.disconnect());
-          else cluster.disconnect();
-          // quit() resolves on the nodes' OK; the node connections close just after.
-          await ended;
-        },
-      };
+      return { connection: cluster, close: () => closeRedisConnection(cluster) };
     }
   }
+}
+
+/**
+ * Closes a connection made here: QUIT when it is connected (pending replies arrive first), else just
+ * drops it (QUIT on a reconnecting client would wait for a server that may not come back); resolves
+ * once it has ended, or after CLOSE_TIMEOUT_MS.
+ */
+export async function closeRedisConnection(connection: RedisConnection): Promise<void> {
+  if (connection.status === 'end') return;
+  const ended = new Promise<void>((resolve) => {
+    connection.once('end', resolve);
+    setTimeout(resolve, CLOSE_TIMEOUT_MS).unref();
+  });
+  if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+  else connection.disconnect();
+  // quit() resolves on the server's OK (a Cluster's nodes'); the sockets close just after.
+  await ended;
 }
 
 /** ioredis options as BullMQ types them: BullMQ has its own retry default, so no `retryStrategy: null`. */

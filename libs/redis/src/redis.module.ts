@@ -1,6 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { createRedisConnection, RedisConnection } from './redis-connection';
+import { closeRedisConnection, createRedisConnection, RedisConnection } from './redis-connection';
 import { warnOnUnsafeRedisSettings } from './redis-settings';
 
 export const REDIS = Symbol('REDIS');
@@ -12,8 +12,8 @@ export const InjectRedis = () => Inject(REDIS);
 class RedisCloser implements OnApplicationShutdown {
   constructor(@InjectRedis() private readonly redis: RedisConnection) {}
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+  onApplicationShutdown(): Promise<void> {
+    return closeRedisConnection(this.redis);
   }
 }
 
