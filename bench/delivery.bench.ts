@@ -226,7 +226,7 @@ async function stageReport(ctx: Context, departmentId: string, webhookId: string
 
 interface PipelineResult {
   receiverRate: number;
-  loggedRate: number | null;
+  loggedRate: number;
   duplicates: number;
 }
 
@@ -261,7 +261,7 @@ async function runPipeline(ctx: Context, worker: Child, publisher: EventPublishe
     const stages = await stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, false);
     ctx.report.push(
       `${round}. pipeline → receiver            ${fmt(result.receiverRate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(receiverSeconds, 2)} s; publishing took ${fmt((published - started) / 1000, 2)} s = ${fmt(EVENTS / ((published - started) / 1000))} events/s)   duplicates ${result.duplicates}`,
-      `${round}. pipeline → all logged succeeded${fmt(result.loggedRate!).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds, 2)} s; log: ${statuses})`,
+      `${round}. pipeline → all logged succeeded${fmt(result.loggedRate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds, 2)} s; log: ${statuses})`,
       stages,
     );
     return result;
@@ -368,7 +368,7 @@ async function run(ctx: Context): Promise<void> {
     if (abort.signal.aborted) throw new Error('interrupted');
     const pipeline = await runPipeline(ctx, worker, publisher, round);
     if (abort.signal.aborted) throw new Error('interrupted');
-    if (bare && pipeline) ratios.push({ receiver: pipeline.receiverRate / bare.rate, logged: pipeline.loggedRate! / bare.rate });
+    if (bare && pipeline) ratios.push({ receiver: pipeline.receiverRate / bare.rate, logged: pipeline.loggedRate / bare.rate });
   }
   // 3. Latency, on the same worker.
   await runLatency(ctx, worker, publisher);

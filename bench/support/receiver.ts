@@ -11,8 +11,7 @@ export interface Sink {
   target: number;
   requests: number;
   ids: Set<string>;
-  /** performance.now() of the first request and of the one that made `ids.size` reach `target`. */
-  firstAt: number | null;
+  /** performance.now() of the request that made `ids.size` reach `target`. */
   doneAt: number | null;
   latencies: number[];
   badBodies: number;
@@ -33,7 +32,6 @@ export async function startBenchReceiver(): Promise<Receiver> {
   const record = (entry: { sink: Sink; latency: boolean }, req: IncomingMessage, body: Buffer | null, at: number) => {
     const { sink } = entry;
     sink.requests += 1;
-    sink.firstAt ??= at;
     const id = req.headers['webhook-id'];
     const key = typeof id === 'string' ? id : `(no webhook-id #${sink.requests})`;
     if (sink.ids.has(key)) return;
@@ -83,7 +81,7 @@ export async function startBenchReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     sink(path, target, options = {}) {
-      const sink: Sink = { path, target, requests: 0, ids: new Set(), firstAt: null, doneAt: null, latencies: [], badBodies: 0 };
+      const sink: Sink = { path, target, requests: 0, ids: new Set(), doneAt: null, latencies: [], badBodies: 0 };
       sinks.set(path, { sink, latency: options.latency ?? false });
       return sink;
     },

@@ -19,7 +19,7 @@ export interface ApiAppOptions {
 }
 
 /** Never logged, should a serializer ever include them: credentials, cookies and CSRF tokens. */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-csrf-token"]',
@@ -30,7 +30,7 @@ export const REDACTED_PATHS = [
 ];
 
 /** The API's pino logger: JSON lines at LOG_LEVEL, or pino-pretty when stdout is a terminal. */
-export function createApiLogger(config: AppConfig, destination?: DestinationStream): PinoLogger {
+function createApiLogger(config: AppConfig, destination?: DestinationStream): PinoLogger {
   return createProcessLogger(
     {
       service: 'api',

@@ -41,7 +41,7 @@ export function infoField(info: string, field: string): string | undefined {
  * INFO persistence / memory after that. A node that tells nothing has undefined values; rejects only
  * when a Cluster does not become ready in time.
  */
-export async function readRedisSettings(connection: RedisConnection, timeoutMs = COMMAND_TIMEOUT_MS): Promise<RedisNodeSettings[]> {
+async function readRedisSettings(connection: RedisConnection, timeoutMs = COMMAND_TIMEOUT_MS): Promise<RedisNodeSettings[]> {
   const nodes = await masterNodes(connection, timeoutMs);
   return Promise.all(nodes.map(({ label, node }) => readNodeSettings(label, node, timeoutMs)));
 }
