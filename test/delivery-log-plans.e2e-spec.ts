@@ -164,6 +164,7 @@ describe('delivery log statements with a backlog (scratch database)', () => {
       statusCode: 204,
       responseBody: '',
       responseBodyTruncated: false,
+      responseContentType: null,
       error: null,
       errorMessage: null,
       status: 'succeeded',

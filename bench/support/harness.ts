@@ -124,6 +124,7 @@ export async function startWorker(ctx: Context, name: string): Promise<Child> {
       WORKER_HTTP_PORT: '0',
       WORKER_CONCURRENCY: String(CONCURRENCY),
       WEBHOOK_MAX_IN_FLIGHT: String(CONCURRENCY),
+      DEPARTMENT_MAX_IN_FLIGHT: String(CONCURRENCY),
     },
     'worker ready',
     60_000,

@@ -97,7 +97,7 @@ describe('isolation and SSRF in the delivery workers', () => {
         expect(res.status).toBe(202);
       }
       // All queued before the worker starts: it takes 100 at once.
-      worker = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '100', WEBHOOK_MAX_IN_FLIGHT: '100' });
+      worker = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '100', WEBHOOK_MAX_IN_FLIGHT: '100', DEPARTMENT_MAX_IN_FLIGHT: '100' });
       await waitUntil('every large delivery arrived', () => receivers.every((r) => r.requests.length >= 40), 90_000, 50);
       expect(receivers.flatMap((r) => r.requests).every((req) => JSON.parse(req.body).data.blob.length === 900_000)).toBe(true);
       const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');

@@ -28,6 +28,8 @@ export class AppConfig {
   readonly deliveryAllowPrivateNetworks!: boolean;
   /** Attempts in flight per webhook per worker process, so one slow receiver cannot take every slot. */
   readonly webhookMaxInFlight!: number;
+  /** Attempts in flight per department per worker process, so one tenant's webhooks together cannot take every slot. */
+  readonly departmentMaxInFlight!: number;
   /** BullMQ lock duration and stalled-job check interval: how soon a killed worker's jobs run again. */
   readonly queueLockDurationMs!: number;
   readonly sweeperIntervalMs!: number;
@@ -113,6 +115,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     deliveryRetryScheduleMs: parseDurationList(env.DELIVERY_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE)!,
     deliveryAllowPrivateNetworks: env.DELIVERY_ALLOW_PRIVATE_NETWORKS ?? false,
     webhookMaxInFlight: env.WEBHOOK_MAX_IN_FLIGHT ?? Math.max(1, Math.ceil((env.WORKER_CONCURRENCY ?? 100) / 2)),
+    departmentMaxInFlight: env.DEPARTMENT_MAX_IN_FLIGHT ?? Math.max(1, Math.ceil((env.WORKER_CONCURRENCY ?? 100) / 2)),
     queueLockDurationMs: parseDuration(env.QUEUE_LOCK_DURATION ?? '30s')!,
     sweeperIntervalMs: parseDuration(env.SWEEPER_INTERVAL ?? '30s')!,
     sweeperGraceMs: parseDuration(env.SWEEPER_GRACE ?? '1m')!,

@@ -79,6 +79,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
   WEBHOOK_MAX_IN_FLIGHT?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
+  DEPARTMENT_MAX_IN_FLIGHT?: number;
+
   @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30s' })
   QUEUE_LOCK_DURATION?: string;
 

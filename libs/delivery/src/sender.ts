@@ -38,6 +38,8 @@ export interface SendResult {
   /** The first RESPONSE_BODY_LIMIT bytes of the body, decoded as UTF-8. */
   responseBody: string;
   responseBodyTruncated: boolean;
+  /** The response's Content-Type header, when a response had one. */
+  responseContentType: string | null;
   /** Why the attempt failed without a usable response (also set if the body read failed after the status). */
   error: AttemptError | null;
   /** Human text such as "connect ECONNREFUSED 127.0.0.1:9" or "HTTP 500"; never contains header values. */
@@ -56,6 +58,7 @@ export function sendResult(fields: Partial<SendResult>): SendResult {
     durationMs: 0,
     responseBody: '',
     responseBodyTruncated: false,
+    responseContentType: null,
     error: null,
     errorMessage: null,
     retryAfterMs: null,

@@ -33,6 +33,14 @@ export interface DeliverJob {
   deliveryId: string;
   /** The attempt this job makes (1-based, over the delivery's whole life, redeliveries included). */
   attempt: number;
+  /**
+   * The delivery's attempt chain (0, then one more at every redeliver/recover). A job of an earlier
+   * chain is stale; absent on jobs queued before chains were counted (read as 0).
+   */
+  chain?: number;
+  /** Whose slots the attempt takes, known before anything is loaded; absent on older jobs. */
+  webhookId?: string;
+  departmentId?: string;
 }
 
 /** Job payloads as a discriminated union: every job name has exactly one payload type. */
@@ -57,7 +65,12 @@ export function fanOutJobs(eventIds: string[]): { name: JobName.FanOut; data: Fa
   }
   return jobs;
 }
-export const deliverJobId = (deliveryId: string, attempt: number): string => `${deliveryId}-${attempt}`;
+/**
+ * A restarted chain's jobs have ids of their own: the cancelled chain's delayed job may still hold
+ * `<id>-<attempt>`, and adding under an id that exists is a no-op in BullMQ. Chain 0 keeps the first form.
+ */
+export const deliverJobId = (deliveryId: string, attempt: number, chain = 0): string =>
+  chain === 0 ? `${deliveryId}-${attempt}` : `${deliveryId}-${attempt}-c${chain}`;
 
 export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   // Retries are ours (retry policy + delivery log), not BullMQ's: a job is one attempt.
@@ -74,14 +87,24 @@ export interface ScheduledAttempt {
   nextAttempt: number;
   /** When it is due; now when absent or past. */
   nextAttemptAt?: Date | null;
+  /** The delivery's attempt chain. */
+  chain: number;
+  webhookId: string;
+  departmentId: string;
 }
 
 /** The deliver job of an attempt, under its deterministic id and with its delay. */
 export function deliverJob(scheduled: ScheduledAttempt, now = Date.now()): { name: JobName.Deliver; data: DeliverJob; opts: { jobId: string; delay: number } } {
   return {
     name: JobName.Deliver,
-    data: { deliveryId: scheduled.id, attempt: scheduled.nextAttempt },
-    opts: { jobId: deliverJobId(scheduled.id, scheduled.nextAttempt), delay: Math.max(0, (scheduled.nextAttemptAt?.getTime() ?? now) - now) },
+    data: {
+      deliveryId: scheduled.id,
+      attempt: scheduled.nextAttempt,
+      chain: scheduled.chain,
+      webhookId: scheduled.webhookId,
+      departmentId: scheduled.departmentId,
+    },
+    opts: { jobId: deliverJobId(scheduled.id, scheduled.nextAttempt, scheduled.chain), delay: Math.max(0, (scheduled.nextAttemptAt?.getTime() ?? now) - now) },
   };
 }
 

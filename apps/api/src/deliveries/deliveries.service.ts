@@ -77,6 +77,7 @@ export class DeliveriesService {
         statusCode: a.statusCode,
         responseBody: a.responseBody,
         responseBodyTruncated: a.responseBodyTruncated,
+        responseContentType: a.responseContentType,
         error: a.error,
         errorMessage: a.errorMessage,
       })),

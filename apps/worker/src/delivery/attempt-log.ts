@@ -1,22 +1,35 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AttemptOutcome, Database } from '@pollarix/database';
+import { WorkerMetrics } from '../ops/worker-metrics';
 import { MicroBatcher } from './micro-batcher';
+
+/** A database error as one readable line (it may quote what could not be stored). */
+const describe = (error: unknown): string => String((error as Error)?.message ?? error).replace(/[\u0000-\u001f]+/g, ' ').slice(0, 200);
 
 /**
  * The delivery log's writer: attempts that finish in the same event-loop turn, or while the previous
  * write runs, are written together in one statement (group commit, no timer). Each caller waits for its
  * own write, so a job only completes once its attempt is in PostgreSQL: the log is batched, never lossy.
+ * A batch that fails is written again attempt by attempt, so one bad row never fails its batch-mates.
  */
 @Injectable()
 export class AttemptLog implements OnApplicationShutdown {
+  private readonly logger = new Logger(AttemptLog.name);
   private readonly batcher = new MicroBatcher((outcomes: AttemptOutcome[]) => this.write(outcomes), {
     maxBatch: 250,
     // One write at a time: what finishes meanwhile joins the next, so fewer, larger statements (the
     // database, not the wait, is what limits a busy worker; measured with npm run bench:delivery).
     maxInFlight: 1,
+    onItemFailure: (outcome, error) => {
+      this.metrics.itemFailures.inc({ stage: 'log' });
+      this.logger.error(`Could not log attempt ${outcome.attempt} of delivery ${outcome.deliveryId}: ${describe(error)}`);
+    },
   });
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly metrics: WorkerMetrics,
+  ) {}
 
   record(outcome: AttemptOutcome): Promise<null> {
     return this.batcher.add(outcome);
@@ -27,7 +40,19 @@ export class AttemptLog implements OnApplicationShutdown {
   }
 
   private async write(outcomes: AttemptOutcome[]): Promise<null[]> {
-    await this.db.repos.deliveries.recordOutcomes(outcomes);
+    try {
+      await this.db.repos.deliveries.recordOutcomes(outcomes);
+    } catch (error) {
+      // Several: the batcher writes them one by one. One alone: the attempt still counts (its status,
+      // retry schedule and the webhook's streak), logged without the response it could not store.
+      if (outcomes.length > 1) throw error;
+      const [outcome] = outcomes;
+      await this.db.repos.deliveries.recordOutcomes([
+        { ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describe(error)}` },
+      ]);
+      this.metrics.itemFailures.inc({ stage: 'log' });
+      this.logger.warn(`Logged attempt ${outcome.attempt} of delivery ${outcome.deliveryId} without its response: ${describe(error)}`);
+    }
     return outcomes.map(() => null);
   }
 }

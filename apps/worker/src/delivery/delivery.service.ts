@@ -1,35 +1,55 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
-import { AttemptLoad, AttemptOutcome, Database } from '@pollarix/database';
-import { signingHeaders, WebhookSender } from '@pollarix/delivery';
+import { AttemptLoad, AttemptOutcome, AttemptSubject, Database, PendingJob } from '@pollarix/database';
+import { SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptLog } from './attempt-log';
-import { ByteBudget, InFlightLimiter } from './in-flight';
+import { AttemptSlots, ByteBudget, ThrottleReason } from './in-flight';
 import { MicroBatcher } from './micro-batcher';
 import { decide } from './outcome';
 import { WebhookDisabler } from './webhook-disabler';
 
 export type AttemptResult =
-  /** The job no longer matches the delivery (done, cancelled, or a duplicate of an attempt already made). */
+  /** The job no longer matches the delivery (done, cancelled, restarted, or a duplicate of an attempt already made). */
   | { kind: 'stale' }
   /** The webhook is gone or inactive: the delivery is now cancelled. */
   | { kind: 'cancelled' }
-  /** This webhook already has its share of in-flight attempts here, or the worker its share of body bytes: try again shortly, no attempt counted. */
-  | { kind: 'throttled' }
-  | { kind: 'attempted'; next: { attempt: number; delayMs: number } | null };
+  /** No slot for its webhook or department here, or no room for its body: try again later, no attempt counted. */
+  | { kind: 'throttled'; reason: ThrottleReason }
+  | { kind: 'attempted'; next: PendingJob | null };
 
 /** Request bodies in flight per worker: with WORKER_NODE_FLAGS' heap, room for them and everything else. */
 const BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/** The envelope around an event's data (id, type, timestamp, department), counted with it. */
+const ENVELOPE_BYTES = 512;
+
+/** The slot an attempt holds while its request is in flight. */
+interface Slot {
+  departmentId: string;
+  webhookId: string;
+}
 
 /** One delivery attempt, from the delivery's current state to its logged outcome (SPEC §7). */
 @Injectable()
 export class DeliveryService {
-  private readonly inFlight: InFlightLimiter;
+  private readonly logger = new Logger(DeliveryService.name);
+  private readonly slots: AttemptSlots;
   private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
-  /** Attempts that start together read their deliveries, events and webhooks together: one query per batch, one batch at a time (as the attempt log). */
-  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), { maxBatch: 200, maxInFlight: 1 });
+  /**
+   * Attempts that start together read their deliveries, events and webhooks together: one query per
+   * batch, one batch at a time (as the attempt log). A batch that fails is read again id by id, so a
+   * row that breaks the query fails its own attempt only.
+   */
+  private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), {
+    maxBatch: 200,
+    maxInFlight: 1,
+    onItemFailure: (id, error) => {
+      this.metrics.itemFailures.inc({ stage: 'load' });
+      this.logger.error(`Could not load delivery ${id} for its attempt: ${(error as Error).message}`);
+    },
+  });
 
   constructor(
     private readonly db: Database,
@@ -39,77 +59,130 @@ export class DeliveryService {
     private readonly disabler: WebhookDisabler,
     private readonly metrics: WorkerMetrics,
   ) {
-    this.inFlight = new InFlightLimiter(config.webhookMaxInFlight);
+    this.slots = new AttemptSlots({ perWebhook: config.webhookMaxInFlight, perDepartment: config.departmentMaxInFlight });
   }
 
   async attempt(job: DeliverJob): Promise<AttemptResult> {
-    const loaded = await this.loader.add(job.deliveryId);
-    const delivery = loaded?.delivery;
-    const target = loaded?.target;
-    if (!delivery || delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt) return { kind: 'stale' };
-    if (!target || !target.webhook.isActive) {
-      await this.db.repos.deliveries.cancel(delivery.id);
-      this.metrics.deliveries.inc({ status: 'cancelled' });
-      return { kind: 'cancelled' };
+    // The slot first, from what the job says: a throttled job reads nothing from the database.
+    let slot: Slot | undefined;
+    if (job.webhookId !== undefined && job.departmentId !== undefined) {
+      const refused = this.slots.tryAcquire(job.departmentId, job.webhookId);
+      if (refused !== null) return this.throttled(refused);
+      slot = { departmentId: job.departmentId, webhookId: job.webhookId };
     }
-    const { webhook, secrets } = target;
-    // The slot first: a throttled job (retried shortly) does not build a body of up to 1 MiB for nothing.
-    if (!this.inFlight.tryAcquire(webhook.id)) return { kind: 'throttled' };
-    const body = JSON.stringify(toEnvelope(delivery.event));
-    if (!this.bodies.tryAcquire(body.length)) {
-      this.inFlight.release(webhook.id);
-      return { kind: 'throttled' };
-    }
-
-    let outcome;
-    const requestedAt = new Date();
+    let result: SendResult;
+    let delivery: AttemptSubject;
+    let errorOverride: string | null = null;
     try {
-      const result = await this.sender.send({
+      const loaded = await this.loader.add(job.deliveryId);
+      if (loaded === undefined) return { kind: 'stale' };
+      delivery = loaded.delivery;
+      if (delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt || delivery.chain !== (job.chain ?? 0)) {
+        return { kind: 'stale' };
+      }
+      if (slot === undefined) {
+        // A job queued before jobs named their webhook: its slot once the delivery says whose it is.
+        const refused = this.slots.tryAcquire(delivery.departmentId, delivery.webhookId);
+        if (refused !== null) return this.throttled(refused);
+        slot = { departmentId: delivery.departmentId, webhookId: delivery.webhookId };
+      }
+      if (loaded.targetError !== null) {
+        this.metrics.itemFailures.inc({ stage: 'decrypt' });
+        this.logger.error(`Delivery ${delivery.id}: webhook ${delivery.webhookId}'s secrets or headers cannot be decrypted (${loaded.targetError})`);
+        result = sendResult({ errorMessage: "The webhook's signing secret or headers cannot be decrypted with the configured keys" });
+        errorOverride = 'undecryptable';
+      } else if (!loaded.target || !loaded.target.webhook.isActive) {
+        await this.db.repos.deliveries.cancel(delivery.id);
+        this.metrics.deliveries.inc({ status: 'cancelled' });
+        return { kind: 'cancelled' };
+      } else {
+        const sent = await this.send(delivery, loaded.target);
+        if (sent === 'memory') return this.throttled('memory');
+        if (sent === 'gone') return { kind: 'stale' };
+        result = sent;
+      }
+    } finally {
+      if (slot !== undefined) this.slots.release(slot.departmentId, slot.webhookId);
+    }
+    return this.finish(job, delivery, result, errorOverride);
+  }
+
+  /**
+   * Builds the body within the worker's byte budget (a large event's data is read only once there is
+   * room for it) and sends it. 'memory' when there is no room now; 'gone' when the event was purged.
+   */
+  private async send(delivery: AttemptSubject, target: NonNullable<AttemptLoad['target']>): Promise<SendResult | 'memory' | 'gone'> {
+    const bytes = delivery.event.dataBytes + ENVELOPE_BYTES;
+    if (!this.bodies.tryAcquire(bytes)) return 'memory';
+    try {
+      const data = delivery.event.data ?? (await this.db.repos.events.findData(delivery.event.id));
+      if (data === null) return 'gone';
+      const body = JSON.stringify(toEnvelope({ ...delivery.event, data }));
+      const { webhook, secrets } = target;
+      return await this.sender.send({
         url: webhook.url,
         body,
-        headers: { ...webhook.headers, ...signingHeaders(secrets, delivery.id, body, requestedAt) },
+        headers: { ...webhook.headers, ...signingHeaders(secrets, delivery.id, body, new Date()) },
         timeoutMs: this.config.deliveryTimeoutMs,
       });
-      outcome = { result, decision: decide(result, job.attempt - delivery.chainStart, this.config.deliveryRetryScheduleMs) };
     } finally {
-      this.inFlight.release(webhook.id);
-      this.bodies.release(body.length);
+      this.bodies.release(bytes);
     }
+  }
 
-    const { result, decision } = outcome;
+  /** Logs the attempt (and waits for it), then what it means for the webhook; returns the next attempt to queue. */
+  private async finish(job: DeliverJob, delivery: AttemptSubject, result: SendResult, errorOverride: string | null): Promise<AttemptResult> {
+    const decision = decide(result, job.attempt - delivery.chainStart, this.config.deliveryRetryScheduleMs);
     const attempt: AttemptOutcome = {
       deliveryId: delivery.id,
-      webhookId: webhook.id,
+      webhookId: delivery.webhookId,
       attempt: job.attempt,
-      requestedAt,
+      requestedAt: new Date(Date.now() - result.durationMs),
       durationMs: result.durationMs,
       statusCode: result.statusCode,
       responseBody: result.responseBody,
       responseBodyTruncated: result.responseBodyTruncated,
-      error: result.error ?? (result.ok ? null : 'http_status'),
+      responseContentType: result.responseContentType,
+      error: errorOverride ?? result.error ?? (result.ok ? null : 'http_status'),
       errorMessage: result.errorMessage,
       status: decision.status,
       nextAttemptAt: decision.retryInMs === null ? null : new Date(Date.now() + decision.retryInMs),
     };
     this.metrics.recordAttempt({
       ...attempt,
-      departmentId: webhook.departmentId,
+      departmentId: delivery.departmentId,
       outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
     });
     await this.log.record(attempt);
 
     if (decision.gone) {
-      await this.disabler.disable(webhook.id, webhook.departmentId, 'gone');
+      await this.disabler.disable(delivery.webhookId, delivery.departmentId, 'gone');
     } else if (decision.status === 'failed') {
       const disabled = await this.db.repos.webhooks.recordFailedDelivery(
-        webhook.id,
+        delivery.webhookId,
         delivery.createdAt,
         this.config.autoDisableMinFailures,
         this.config.autoDisableAfterMs,
       );
-      if (disabled) await this.disabler.disabled(webhook.id, webhook.departmentId, 'failing');
+      if (disabled) await this.disabler.disabled(delivery.webhookId, delivery.departmentId, 'failing');
     }
-    return { kind: 'attempted', next: decision.retryInMs === null ? null : { attempt: job.attempt + 1, delayMs: decision.retryInMs } };
+    if (decision.retryInMs === null) return { kind: 'attempted', next: null };
+    return {
+      kind: 'attempted',
+      next: {
+        id: delivery.id,
+        nextAttempt: job.attempt + 1,
+        nextAttemptAt: attempt.nextAttemptAt,
+        chain: delivery.chain,
+        webhookId: delivery.webhookId,
+        departmentId: delivery.departmentId,
+      },
+    };
+  }
+
+  private throttled(reason: ThrottleReason): AttemptResult {
+    this.metrics.throttled.inc({ reason });
+    return { kind: 'throttled', reason };
   }
 
   /** Deliveries with their events, and their webhooks as they are now (URL, headers, secrets), for a batch. */

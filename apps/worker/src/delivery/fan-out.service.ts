@@ -1,22 +1,33 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Database } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
+import { WorkerMetrics } from '../ops/worker-metrics';
 import { MicroBatcher } from './micro-batcher';
 
 /**
  * Turns stored events into one pending delivery per subscribed webhook, and queues their first
  * attempts. Fan-out jobs running together are handled as one batch: one statement and one queue
- * call, whatever the number of events.
+ * call, whatever the number of events. A batch that fails is retried event by event, so one event
+ * that breaks the statement fails its own fan-out job only (the sweeper tries it again later).
  */
 @Injectable()
 export class FanOutService implements OnApplicationShutdown {
-  private readonly batcher = new MicroBatcher((eventIds: string[]) => this.fanOutMany(eventIds), { maxBatch: 500, maxInFlight: 2 });
+  private readonly logger = new Logger(FanOutService.name);
+  private readonly batcher = new MicroBatcher((eventIds: string[]) => this.fanOutMany(eventIds), {
+    maxBatch: 500,
+    maxInFlight: 2,
+    onItemFailure: (eventId, error) => {
+      this.metrics.itemFailures.inc({ stage: 'fan_out' });
+      this.logger.error(`Could not fan out event ${eventId}: ${(error as Error).message}`);
+    },
+  });
 
   constructor(
     private readonly db: Database,
     @InjectQueue(QueueName.Deliveries) private readonly deliveries: Queue,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   /**

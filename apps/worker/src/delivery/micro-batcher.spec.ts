@@ -74,4 +74,29 @@ describe('MicroBatcher', () => {
     const outcomes = await Promise.allSettled([short.add(1), short.add(2)]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('with onItemFailure, a batch that fails is retried item by item: only the bad item fails, once reported', async () => {
+    const calls: number[][] = [];
+    const failures: number[] = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        calls.push(items);
+        if (items.includes(13)) throw new Error('poisoned');
+        return items.map((n) => n * 10);
+      },
+      { maxBatch: 100, maxInFlight: 1, onItemFailure: (item) => failures.push(item) },
+    );
+    const results = await Promise.allSettled([12, 13, 14].map((n) => batcher.add(n)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([120, 'poisoned', 140]);
+    expect(calls).toEqual([[12, 13, 14], [12], [13], [14]]);
+    expect(failures).toEqual([13]);
+  });
+
+  it('without onItemFailure, every caller of a failed batch gets its error', async () => {
+    const batcher = new MicroBatcher<number, number>(async () => {
+      throw new Error('down');
+    }, { maxBatch: 100, maxInFlight: 1 });
+    const results = await Promise.allSettled([1, 2].map((n) => batcher.add(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
 });

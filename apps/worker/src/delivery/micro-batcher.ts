@@ -1,8 +1,13 @@
-export interface MicroBatcherOptions {
+export interface MicroBatcherOptions<I> {
   /** A batch holds at most this many items. */
   maxBatch: number;
   /** Batches handled at the same time; items arriving meanwhile wait and form the next batch. */
   maxInFlight: number;
+  /**
+   * When a batch of several items fails, handle each item alone so that one bad item fails only its
+   * own caller; called once for each item that still fails alone, with its error (a log line).
+   */
+  onItemFailure?: (item: I, error: unknown) => void;
 }
 
 interface Waiting<I, O> {
@@ -19,7 +24,8 @@ interface Waiting<I, O> {
  * thus as large as the load makes them, and an idle batcher adds no delay.
  *
  * `handle` returns one output per input, in order; when it throws, every caller of that batch gets the
- * error. Nothing is dropped: `drain` waits until every item is handled.
+ * error, unless `onItemFailure` is set: then the batch is retried item by item and only the items that
+ * fail alone get their error. Nothing is dropped: `drain` waits until every item is handled.
  */
 export class MicroBatcher<I, O> {
   private queue: Waiting<I, O>[] = [];
@@ -29,7 +35,7 @@ export class MicroBatcher<I, O> {
 
   constructor(
     private readonly handle: (items: I[]) => Promise<O[]>,
-    private readonly options: MicroBatcherOptions,
+    private readonly options: MicroBatcherOptions<I>,
   ) {}
 
   add(item: I): Promise<O> {
@@ -75,7 +81,16 @@ export class MicroBatcher<I, O> {
       if (outputs.length !== batch.length) throw new Error(`Batch handler returned ${outputs.length} results for ${batch.length} items`);
       batch.forEach((w, i) => w.resolve(outputs[i]));
     } catch (error) {
-      batch.forEach((w) => w.reject(error));
+      const onItemFailure = this.options.onItemFailure;
+      if (onItemFailure === undefined) {
+        batch.forEach((w) => w.reject(error));
+      } else if (batch.length === 1) {
+        onItemFailure(batch[0].item, error);
+        batch[0].reject(error);
+      } else {
+        // One at a time, within this batch's turn: the fallback never runs more batches than maxInFlight.
+        for (const waiting of batch) await this.run([waiting]);
+      }
     }
   }
 }

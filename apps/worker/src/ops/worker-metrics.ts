@@ -36,6 +36,18 @@ export class WorkerMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly throttled = new Counter({
+    name: 'pollarix_delivery_throttled_total',
+    help: 'Deliveries put back without an attempt, by reason: their webhook or department had every slot it may use here, or the worker its body bytes',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly itemFailures = new Counter({
+    name: 'pollarix_delivery_item_failures_total',
+    help: 'Items that failed alone after their batch failed (stage load, log, fan_out), and deliveries whose webhook cannot be decrypted (decrypt)',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
   readonly deliveries = new Counter({
     name: 'pollarix_deliveries_total',
     help: 'Deliveries that reached a final state, by status (succeeded, failed, cancelled)',

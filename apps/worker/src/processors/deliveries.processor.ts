@@ -3,9 +3,8 @@ import { AppConfig } from '@pollarix/config';
 import { addDeliverJobs, DeliverJob, JobName, QueueName } from '@pollarix/queue';
 import { DelayedError, Job, Queue } from 'bullmq';
 import { DeliveryService } from '../delivery/delivery.service';
+import { throttleDelay } from '../delivery/in-flight';
 import { ConfiguredProcessor } from './configured-processor';
-
-const THROTTLE_DELAY_MS = 250;
 
 /** Thin: one job is one attempt; the service decides, the processor queues what comes next. */
 @Processor(QueueName.Deliveries, { autorun: false })
@@ -23,14 +22,12 @@ export class DeliveriesProcessor extends ConfiguredProcessor {
       case JobName.Deliver: {
         const result = await this.deliveries.attempt(job.data);
         if (result.kind === 'throttled') {
-          // Give the slot back without counting an attempt; jitter spreads the retries.
-          await job.moveToDelayed(Date.now() + THROTTLE_DELAY_MS * (1 + Math.random()), token);
+          // Back to the queue without counting an attempt, waiting longer each time it finds no slot.
+          await job.moveToDelayed(Date.now() + throttleDelay(job.attemptsStarted - 1), token);
           throw new DelayedError();
         }
         if (result.kind === 'attempted' && result.next) {
-          await addDeliverJobs(this.queue, [
-            { id: job.data.deliveryId, nextAttempt: result.next.attempt, nextAttemptAt: new Date(Date.now() + result.next.delayMs) },
-          ]);
+          await addDeliverJobs(this.queue, [result.next]);
         }
         return result.kind;
       }

@@ -29,6 +29,10 @@ export class DeliveryAttemptEntity {
   @Column({ name: 'response_body_truncated', type: 'boolean', default: false })
   responseBodyTruncated!: boolean;
 
+  /** The response's Content-Type as the receiver sent it (null without one, or without a response). */
+  @Column({ name: 'response_content_type', type: 'varchar', length: 255, nullable: true })
+  responseContentType!: string | null;
+
   /** timeout | dns | connection_refused | connection_reset | tls | blocked_destination | http | … */
   @Column({ type: 'varchar', length: 32, nullable: true })
   error!: string | null;

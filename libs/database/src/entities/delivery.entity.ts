@@ -38,6 +38,10 @@ export class DeliveryEntity {
   @Column({ name: 'chain_start', type: 'integer', default: 0 })
   chainStart!: number;
 
+  /** Attempt chains begun before the current one (every redeliver/recover adds one): part of its jobs' ids. */
+  @Column({ type: 'integer', default: 0 })
+  chain!: number;
+
   @Column({ name: 'last_status_code', type: 'integer', nullable: true })
   lastStatusCode!: number | null;
 

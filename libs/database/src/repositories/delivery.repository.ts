@@ -23,6 +23,8 @@ export interface AttemptOutcome {
   statusCode: number | null;
   responseBody: string;
   responseBodyTruncated: boolean;
+  /** The response's Content-Type, when there was a response that had one. */
+  responseContentType: string | null;
   error: string | null;
   errorMessage: string | null;
   /** The delivery's state after this attempt. */
@@ -30,15 +32,31 @@ export interface AttemptOutcome {
   nextAttemptAt: Date | null;
 }
 
+/**
+ * An event as an attempt reads it. `data` is null when it is larger than INLINE_EVENT_BYTES: the
+ * attempt reads it (EventRepository.findData) once it holds room for it in the worker's byte budget.
+ */
+export interface AttemptEvent {
+  id: string;
+  type: string;
+  departmentId: string;
+  occurredAt: Date;
+  data: Record<string, unknown> | null;
+  /** Size of the data as JSON text (PostgreSQL's rendering, a little larger than JSON.stringify's). */
+  dataBytes: number;
+}
+
 /** A delivery as an attempt reads it, with its (immutable) event. */
 export interface AttemptSubject {
   id: string;
   webhookId: string;
+  departmentId: string;
   status: DeliveryStatus;
   attempts: number;
   chainStart: number;
+  chain: number;
   createdAt: Date;
-  event: { id: string; type: string; departmentId: string; occurredAt: Date; data: Record<string, unknown> };
+  event: AttemptEvent;
 }
 
 export interface DeliveryFilter {
@@ -58,13 +76,35 @@ export interface PendingJob {
   /** The attempt the next job makes. */
   nextAttempt: number;
   nextAttemptAt: Date | null;
+  chain: number;
+  webhookId: string;
+  departmentId: string;
 }
 
-/** What an attempt starts from: its delivery and the webhook as it is now (null once deleted). */
+/** The columns a PendingJob is read from (RETURNING or SELECT lists). */
+const PENDING_JOB_COLUMNS = 'id, attempts, next_attempt_at, chain, webhook_id, department_id';
+type PendingJobRow = { id: string; attempts: number; next_attempt_at: Date | null; chain: number; webhook_id: string; department_id: string };
+const toPendingJob = (row: PendingJobRow): PendingJob => ({
+  id: row.id,
+  nextAttempt: row.attempts + 1,
+  nextAttemptAt: row.next_attempt_at,
+  chain: row.chain,
+  webhookId: row.webhook_id,
+  departmentId: row.department_id,
+});
+
+/**
+ * What an attempt starts from: its delivery and the webhook as it is now (null once deleted), or why
+ * the webhook's sealed secrets or headers could not be opened (that delivery alone cannot be sent).
+ */
 export interface AttemptLoad {
   delivery: AttemptSubject;
   target: DeliveryTarget | null;
+  targetError: string | null;
 }
+
+/** Events up to this size (as JSON text) come with a batch's attempt load; larger ones are read one by one, within the worker's byte budget. */
+export const INLINE_EVENT_BYTES = 64 * 1024;
 
 /** What `recover` (API and CLI) starts again. */
 export const RECOVERABLE_STATUSES: DeliveryStatus[] = ['failed', 'cancelled'];
@@ -97,7 +137,7 @@ export class DeliveryRepository {
   async fanOut(eventIds: string[]): Promise<(PendingJob & { eventId: string })[]> {
     const ids = [...new Set(eventIds)];
     if (ids.length === 0) return [];
-    const pending: { id: string; event_id: string; attempts: number; next_attempt_at: Date | null }[] = await this.manager.query(
+    const pending: (PendingJobRow & { event_id: string })[] = await this.manager.query(
       `WITH targets AS (
          -- A delivery's id: a random part drawn for its event in this call, then the webhook's rank
          -- among the event's targets, so the ids are made here without a round trip for the count.
@@ -110,60 +150,86 @@ export class DeliveryRepository {
          INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, chain_start, next_attempt_at)
          SELECT id, event_id, webhook_id, department_id, type, 'pending', 0, 0, now() FROM targets
          ON CONFLICT (event_id, webhook_id) DO NOTHING
-         RETURNING id, event_id, attempts, next_attempt_at
+         RETURNING ${PENDING_JOB_COLUMNS}, event_id
        ), marked AS (
          -- Not "AND fanned_out_at IS NULL": that would draw the update onto the sweeper's partial index
          -- (all events not yet fanned out) instead of the primary key. A repeat keeps the first time.
          UPDATE events SET fanned_out_at = COALESCE(fanned_out_at, now()) WHERE id = ANY($1)
        )
-       SELECT id, event_id, attempts, next_attempt_at FROM created
+       SELECT ${PENDING_JOB_COLUMNS}, event_id FROM created
        UNION ALL
        -- Deliveries that existed before this statement (its snapshot does not see the ones it creates).
-       SELECT id, event_id, attempts, next_attempt_at FROM deliveries WHERE event_id = ANY($1) AND status = 'pending'`,
+       SELECT ${PENDING_JOB_COLUMNS}, event_id FROM deliveries WHERE event_id = ANY($1) AND status = 'pending'`,
       [ids, ids.map(() => newId('msg', ID_LENGTH - RANK_DIGITS))],
     );
-    return pending.map((row) => ({ id: row.id, eventId: row.event_id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
+    return pending.map((row) => ({ ...toPendingJob(row), eventId: row.event_id }));
   }
 
   /**
    * What attempts need, in one query: their deliveries, each with its event and its webhook as it is
-   * now (URL, headers, secrets). Deliveries that do not exist are absent.
+   * now (URL, headers, secrets). Deliveries that do not exist are absent. A webhook whose sealed
+   * columns cannot be opened fails its own deliveries (targetError), not the batch.
    */
   async findForAttempts(ids: string[], now = new Date()): Promise<AttemptLoad[]> {
     if (ids.length === 0) return [];
     const rows: (WebhookTargetRow & {
-      delivery_id: string; event_id: string; webhook_id: string; status: DeliveryStatus; attempts: number; chain_start: number;
-      delivery_created_at: Date; type: string; event_department_id: string; occurred_at: Date; data: Record<string, unknown> | null;
+      delivery_id: string; event_id: string; webhook_id: string; delivery_department_id: string; status: DeliveryStatus;
+      attempts: number; chain_start: number; chain: number; delivery_created_at: Date;
+      type: string; event_department_id: string; occurred_at: Date; data_bytes: number; data: Record<string, unknown> | null;
     })[] = await this.manager.query(
-      // An event's data (up to 1 MiB) comes once per batch, however many of its deliveries are in it.
-      `SELECT d.id AS delivery_id, d.event_id, d.webhook_id, d.status, d.attempts, d.chain_start, d.created_at AS delivery_created_at,
-              e.type, e.department_id AS event_department_id, e.occurred_at,
-              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 THEN e.data END AS data,
+      // An event's data comes once per batch, however many of its deliveries are in it, and only when
+      // small: what a batch holds in memory is bounded by bytes, not by how large its events are.
+      `SELECT d.id AS delivery_id, d.event_id, d.webhook_id, d.department_id AS delivery_department_id, d.status, d.attempts,
+              d.chain_start, d.chain, d.created_at AS delivery_created_at,
+              e.type, e.department_id AS event_department_id, e.occurred_at, size.data_bytes,
+              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 AND size.data_bytes <= $2 THEN e.data END AS data,
               ${webhookTargetColumns('w')}
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
+         CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
          LEFT JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.id = ANY($1)`,
-      [[...new Set(ids)]],
+      [[...new Set(ids)], INLINE_EVENT_BYTES],
     );
-    const events = new Map<string, AttemptSubject['event']>();
-    const targets = new Map<string, DeliveryTarget>();
+    const data = new Map<string, Record<string, unknown>>();
+    const targets = new Map<string, { target: DeliveryTarget | null; error: string | null }>();
     for (const row of rows) {
-      if (row.data !== null) events.set(row.event_id, { id: row.event_id, type: row.type, departmentId: row.event_department_id, occurredAt: row.occurred_at, data: row.data });
-      if (row.id !== null && !targets.has(row.id)) targets.set(row.id, this.webhooks.openTarget(row, now));
+      if (row.data !== null) data.set(row.event_id, row.data);
+      if (row.id !== null && !targets.has(row.id)) targets.set(row.id, this.openTarget(row, now));
     }
-    return rows.map((row) => ({
-      delivery: {
-        id: row.delivery_id,
-        webhookId: row.webhook_id,
-        status: row.status,
-        attempts: row.attempts,
-        chainStart: row.chain_start,
-        createdAt: row.delivery_created_at,
-        event: events.get(row.event_id)!,
-      },
-      target: targets.get(row.webhook_id) ?? null,
-    }));
+    return rows.map((row) => {
+      const target = targets.get(row.webhook_id);
+      return {
+        delivery: {
+          id: row.delivery_id,
+          webhookId: row.webhook_id,
+          departmentId: row.delivery_department_id,
+          status: row.status,
+          attempts: row.attempts,
+          chainStart: row.chain_start,
+          chain: row.chain,
+          createdAt: row.delivery_created_at,
+          event: {
+            id: row.event_id,
+            type: row.type,
+            departmentId: row.event_department_id,
+            occurredAt: row.occurred_at,
+            data: data.get(row.event_id) ?? null,
+            dataBytes: row.data_bytes,
+          },
+        },
+        target: target?.target ?? null,
+        targetError: target?.error ?? null,
+      };
+    });
+  }
+
+  private openTarget(row: WebhookTargetRow, now: Date): { target: DeliveryTarget | null; error: string | null } {
+    try {
+      return { target: this.webhooks.openTarget(row, now), error: null };
+    } catch (error) {
+      return { target: null, error: (error as Error).message };
+    }
   }
 
   /**
@@ -177,13 +243,14 @@ export class DeliveryRepository {
     await this.manager.query(
       `WITH v AS (
          SELECT * FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::boolean[],
-                              $8::varchar[], $9::varchar[], $10::varchar[], $11::timestamptz[], $12::varchar[], $13::varchar[])
+                              $8::varchar[], $9::varchar[], $10::varchar[], $11::timestamptz[], $12::varchar[], $13::varchar[], $14::varchar[])
            AS v(delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated,
-                error, error_message, status, next_attempt_at, last_error, webhook_id)
+                error, error_message, status, next_attempt_at, last_error, webhook_id, response_content_type)
        ), logged AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code, response_body,
-                                        response_body_truncated, error, error_message)
-         SELECT delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated, error, error_message
+                                        response_body_truncated, error, error_message, response_content_type)
+         SELECT delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated, error, error_message,
+                response_content_type
            FROM v
          ON CONFLICT (delivery_id, attempt) DO NOTHING
        ), moved AS (
@@ -211,6 +278,7 @@ export class DeliveryRepository {
         outcomes.map((o) => o.nextAttemptAt),
         outcomes.map((o) => (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null),
         outcomes.map((o) => o.webhookId),
+        outcomes.map((o) => o.responseContentType?.slice(0, 255) ?? null),
       ],
     );
   }
@@ -249,15 +317,16 @@ export class DeliveryRepository {
    * pending; returns the jobs to queue.
    */
   async restartChains(where: RestartFilter, limit = 1000): Promise<PendingJob[]> {
-    const rows = await returningRows<{ id: string; attempts: number }>(
+    const rows = await returningRows<PendingJobRow>(
       this.manager,
-      `UPDATE deliveries SET status = 'pending', chain_start = attempts, next_attempt_at = now()
+      // A new chain number: its jobs' ids differ from any job the previous chain may have left queued.
+      `UPDATE deliveries SET status = 'pending', chain_start = attempts, chain = chain + 1, next_attempt_at = now()
         WHERE id IN (
           SELECT id FROM deliveries WHERE ${RESTARTABLE} ORDER BY created_at LIMIT $6)
-        RETURNING id, attempts`,
+        RETURNING ${PENDING_JOB_COLUMNS}`,
       [...restartParams(where), limit],
     );
-    return rows.map((row) => ({ id: row.id, nextAttempt: row.attempts + 1, nextAttemptAt: new Date() }));
+    return rows.map((row) => ({ ...toPendingJob(row), nextAttemptAt: new Date() }));
   }
 
   /** How many deliveries restartChains would take for `where` (a progress bar's total). */
@@ -268,10 +337,10 @@ export class DeliveryRepository {
 
   /** Pending deliveries whose next attempt was due before `cutoff`: candidates for the sweeper. */
   async findOverdue(cutoff: Date, limit: number): Promise<PendingJob[]> {
-    const rows: { id: string; attempts: number; next_attempt_at: Date }[] = await this.manager.query(
-      `SELECT id, attempts, next_attempt_at FROM deliveries WHERE status = 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2`,
+    const rows: PendingJobRow[] = await this.manager.query(
+      `SELECT ${PENDING_JOB_COLUMNS} FROM deliveries WHERE status = 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2`,
       [cutoff, limit],
     );
-    return rows.map((row) => ({ id: row.id, nextAttempt: row.attempts + 1, nextAttemptAt: row.next_attempt_at }));
+    return rows.map(toPendingJob);
   }
 }

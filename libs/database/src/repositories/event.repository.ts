@@ -65,6 +65,12 @@ export class EventRepository {
     );
   }
 
+  /** An event's data alone (an attempt reads a large event's this way, once it has room for it); null when the event is gone. */
+  async findData(id: string): Promise<Record<string, unknown> | null> {
+    const rows: { data: Record<string, unknown> }[] = await this.manager.query(`SELECT data FROM events WHERE id = $1`, [id]);
+    return rows[0]?.data ?? null;
+  }
+
   findById(id: string): Promise<EventEntity | null> {
     return this.table.findOneBy({ id });
   }

@@ -76,9 +76,18 @@ export class AttemptDto {
   @ApiProperty({ format: 'date-time' }) requestedAt!: string;
   @ApiProperty() durationMs!: number;
   @ApiProperty({ type: Number, nullable: true }) statusCode!: number | null;
-  @ApiProperty({ description: 'First 20 KiB of the response' }) responseBody!: string;
+  @ApiProperty({
+    description:
+      'First 20 KiB of the response as readable text: invalid UTF-8 replaced by U+FFFD, NUL and other control characters escaped (binary bodies are shown, not kept byte for byte)',
+  })
+  responseBody!: string;
   @ApiProperty() responseBodyTruncated!: boolean;
-  @ApiProperty({ type: String, nullable: true, description: 'timeout | dns | connection_refused | connection_reset | tls | blocked_destination | http_status | …' })
+  @ApiProperty({ type: String, nullable: true, description: "The response's Content-Type header" }) responseContentType!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'timeout | dns | connection_refused | connection_reset | tls | invalid_response | blocked_destination | http_status | undecryptable | …',
+  })
   error!: string | null;
   @ApiProperty({ type: String, nullable: true }) errorMessage!: string | null;
 }
