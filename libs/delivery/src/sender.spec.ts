@@ -327,11 +327,12 @@ describe('WebhookSender', () => {
     });
 
     it.each([
-      ['reset (RST)', (socket: Socket) => socket.resetAndDestroy()],
-      ['closed (FIN)', (socket: Socket) => socket.end()],
-    ])('reports connection_reset when the connection is %s mid-body, keeping what arrived', async (_how, finish) => {
+      ['reset (RST)', 'keep-alive', (socket: Socket) => socket.resetAndDestroy()],
+      ['closed (FIN)', 'keep-alive', (socket: Socket) => socket.end()],
+      ['closed (FIN)', 'close', (socket: Socket) => socket.end()],
+    ])('reports connection_reset when the connection is %s mid-body (connection: %s), keeping what arrived', async (_how, connection, finish) => {
       const port = await raw((socket) => {
-        socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\npartial\x00');
+        socket.write(`HTTP/1.1 200 OK\r\nconnection: ${connection}\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\npartial\x00`);
         // Later, not at once: an RST makes the client's kernel drop bytes not yet read. 200 ms is the
         // receiver's behaviour (ample on loopback), not a wait of the test for a result.
         setTimeout(() => finish(socket), 200);
@@ -533,7 +534,7 @@ describe('classifyAttemptError', () => {
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls'],
     ['ERR_INVALID_URL', 'invalid_url'],
     ['HPE_INVALID_CONSTANT', 'invalid_response'],
-    ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid_response'],
+    ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'connection_reset'],
     ['ETIMEOUT', 'dns'],
     ['ESERVFAIL', 'dns'],
     ['ENODATA', 'dns'],

@@ -183,8 +183,9 @@ const CODE_TO_ERROR: ReadonlyMap<string, AttemptError> = new Map<string, Attempt
   ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'tls'],
   ['HOSTNAME_MISMATCH', 'tls'],
   ['ERR_INVALID_URL', 'invalid_url'],
-  // The body ended before the content-length it announced, detected by the parser.
-  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid_response'],
+  // A "connection: close" response whose connection ended before its content-length: a premature close,
+  // like UND_ERR_SOCKET ("other side closed") for a keep-alive one.
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'connection_reset'],
 ]);
 
 function codeToError(code: string): AttemptError | undefined {
