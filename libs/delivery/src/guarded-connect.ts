@@ -23,6 +23,10 @@ export class BlockedDestinationError extends Error {
 /** Resolves a name to all its addresses; injectable so tests can point a name at loopback without DNS. */
 export type Resolver = (hostname: string, options: { family?: number; hints?: number }) => Promise<LookupAddress[]>;
 
+/**
+ * dns.lookup (getaddrinfo on libuv's thread pool, where a hanging nameserver holds a thread): fine for
+ * a few trusted names; deliveries use DeliveryResolver instead.
+ */
 export const systemResolver: Resolver = (hostname, options) =>
   dns.lookup(hostname, { family: options.family ?? 0, hints: options.hints, all: true });
 

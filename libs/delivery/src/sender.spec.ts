@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
+import { DnsLookupError } from './delivery-resolver';
 import { Resolver } from './guarded-connect';
 import { classifyAttemptError, parseRetryAfter, RESPONSE_BODY_LIMIT, SendRequest, WebhookSender } from './sender';
 
@@ -68,6 +69,36 @@ const ok = (_req: IncomingMessage, res: ServerResponse): void => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
 };
 
+/** Answers every connection's first bytes with `respond`: for answers no HTTP server would write. */
+async function rawServer(respond: (socket: Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', () => respond(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** What PostgreSQL `text` and a reader need: no NUL, no lone surrogate. */
+function expectLoggable(text: string | null): void {
+  expect(text).not.toBeNull();
+  expect(text).not.toContain('\u0000');
+  expect(LONE_SURROGATE.test(text ?? '')).toBe(false);
+}
+
 function request(url: string, overrides: Partial<SendRequest> = {}): SendRequest {
   return { url, body: '{"type":"ping"}', headers: {}, timeoutMs: 5_000, ...overrides };
 }
@@ -113,6 +144,7 @@ describe('WebhookSender', () => {
         statusCode: 200,
         responseBody: 'thanks',
         responseBodyTruncated: false,
+        responseContentType: 'text/plain',
         error: null,
         errorMessage: null,
         retryAfterMs: null,
@@ -140,6 +172,7 @@ describe('WebhookSender', () => {
       const target = await receiver((_req, res) => res.writeHead(500).end('boom'));
       const result = await sender(true).send(request(target.url()));
       expect(result).toMatchObject({ ok: false, statusCode: 500, responseBody: 'boom', error: null, errorMessage: 'HTTP 500' });
+      expect(result.responseContentType).toBeNull();
     });
 
     it('does not follow a redirect', async () => {
@@ -211,6 +244,102 @@ describe('WebhookSender', () => {
       const result = await sender(true).send(request(target.url()));
       expect(result.retryAfterMs).toBeGreaterThan(3_590_000);
       expect(result.retryAfterMs).toBeLessThanOrEqual(3_600_000);
+    });
+  });
+
+  describe('hostile receivers: whatever they answer is loggable', () => {
+    const raws: Array<{ close: () => Promise<void> }> = [];
+
+    async function raw(respond: (socket: Socket) => void): Promise<number> {
+      const server = await rawServer(respond);
+      raws.push(server);
+      return server.port;
+    }
+
+    afterEach(async () => {
+      await Promise.all(raws.splice(0).map((server) => server.close()));
+    });
+
+    it('escapes NUL bytes in the body', async () => {
+      const target = await receiver((_req, res) => res.writeHead(200).end(Buffer.from([0x61, 0x00, 0x00, 0x62, 0x00])));
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, responseBody: 'a\\u0000\\u0000b\\u0000' });
+      expectLoggable(result.responseBody);
+    });
+
+    it('replaces invalid UTF-8 (stray bytes, a truncated 3-byte sequence) with U+FFFD', async () => {
+      // 0xff 0xfe never occur in UTF-8; e2 82 is "€" (e2 82 ac) missing its last byte.
+      const body = Buffer.from([0x6f, 0x6b, 0xff, 0xfe, 0x20, 0xe2, 0x82, 0x21, 0x20, 0xe2, 0x82]);
+      const target = await receiver((_req, res) => res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' }).end(body));
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ statusCode: 502, responseBody: 'ok\ufffd\ufffd \ufffd! \ufffd', responseContentType: 'text/plain; charset=utf-8' });
+      expectLoggable(result.responseBody);
+    });
+
+    it('keeps a binary body as loggable text and reports its content-type', async () => {
+      const png = Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]),
+        Buffer.from(Array.from({ length: 4096 }, (_unused, i) => (i * 37) % 256)),
+      ]);
+      const target = await receiver((_req, res) => res.writeHead(200, { 'content-type': '  image/png ' }).end(png));
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, responseContentType: 'image/png', responseBodyTruncated: false });
+      // 0x89 is not UTF-8, \r \n stay, 0x1a and NUL are escaped; the rest is whatever the bytes decode to.
+      expect(result.responseBody.startsWith('\ufffdPNG\r\n\\u001a\n\\u0000\\u0000\\u0000\rIHDR\\u0000')).toBe(true);
+      expectLoggable(result.responseBody);
+    });
+
+    it('keeps 20 KiB of a 5 MiB body as valid text, a character cut at the limit becoming U+FFFD', async () => {
+      // "a" then 2-byte characters: byte 20480 is the first half of an "é".
+      const body = Buffer.from(`a${'é'.repeat((5 * 1024 * 1024) / 2)}`, 'utf8');
+      const target = await receiver((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
+      const result = await sender(true).send(request(target.url()));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, responseBodyTruncated: true });
+      expect(result.responseBody).toBe(`a${'é'.repeat((RESPONSE_BODY_LIMIT - 2) / 2)}\ufffd`);
+      expectLoggable(result.responseBody);
+    });
+
+    it('caps a long content-type at 255 characters, as valid text', async () => {
+      // 0xff is legal obs-text in a header value, and is not UTF-8.
+      const header = Buffer.concat([Buffer.from('content-type: text/'), Buffer.from([0xff]), Buffer.from('x'.repeat(400))]);
+      const port = await raw((socket) =>
+        socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n'), header, Buffer.from('\r\ncontent-length: 2\r\n\r\nok')])),
+      );
+      const result = await sender(true).send(request(`http://127.0.0.1:${port}/`));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, responseBody: 'ok' });
+      expect(result.responseContentType).toHaveLength(255);
+      expect(result.responseContentType).toMatch(/^text\/.xxx/);
+      expectLoggable(result.responseContentType);
+    });
+
+    it('reports invalid_response for a control character in a header', async () => {
+      const port = await raw((socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/\x00plain\r\ncontent-length: 2\r\n\r\nok'));
+      const result = await sender(true).send(request(`http://127.0.0.1:${port}/`));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'invalid_response' });
+      expectLoggable(result.errorMessage);
+    });
+
+    it('reports invalid_response when the receiver answers something that is not HTTP', async () => {
+      const port = await raw((socket) => socket.end(Buffer.from('\x00\x01garbage\r\n\r\n', 'latin1')));
+      const result = await sender(true).send(request(`http://127.0.0.1:${port}/`));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'invalid_response' });
+      expectLoggable(result.errorMessage);
+    });
+
+    it.each([
+      ['reset (RST)', 'keep-alive', (socket: Socket) => socket.resetAndDestroy()],
+      ['closed (FIN)', 'keep-alive', (socket: Socket) => socket.end()],
+      ['closed (FIN)', 'close', (socket: Socket) => socket.end()],
+    ])('reports connection_reset when the connection is %s mid-body (connection: %s), keeping what arrived', async (_how, connection, finish) => {
+      const port = await raw((socket) => {
+        socket.write(`HTTP/1.1 200 OK\r\nconnection: ${connection}\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\npartial\x00`);
+        // Later, not at once: an RST makes the client's kernel drop bytes not yet read. 200 ms is the
+        // receiver's behaviour (ample on loopback), not a wait of the test for a result.
+        setTimeout(() => finish(socket), 200);
+      });
+      const result = await sender(true).send(request(`http://127.0.0.1:${port}/`));
+      expect(result).toMatchObject({ ok: false, statusCode: 200, error: 'connection_reset', responseContentType: 'text/plain' });
+      expect(result.responseBody).toBe('partial\\u0000');
     });
   });
 
@@ -404,6 +533,11 @@ describe('classifyAttemptError', () => {
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'tls'],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls'],
     ['ERR_INVALID_URL', 'invalid_url'],
+    ['HPE_INVALID_CONSTANT', 'invalid_response'],
+    ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'connection_reset'],
+    ['ETIMEOUT', 'dns'],
+    ['ESERVFAIL', 'dns'],
+    ['ENODATA', 'dns'],
     ['EHOSTUNREACH', 'network'],
   ])('%s → %s', (code, expected) => {
     expect(classifyAttemptError(withCode(code))).toBe(expected);
@@ -412,6 +546,16 @@ describe('classifyAttemptError', () => {
   it('looks through cause chains and AggregateErrors', () => {
     expect(classifyAttemptError(new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') }))).toBe('connection_refused');
     expect(classifyAttemptError(new AggregateError([new Error('x'), withCode('ECONNREFUSED')]))).toBe('connection_refused');
+  });
+
+  it('recognises undici parser errors without a code', () => {
+    const parserError = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Expected HTTP/)'), { name: 'HTTPParserError' });
+    expect(classifyAttemptError(parserError)).toBe('invalid_response');
+  });
+
+  it('maps a resolver failure to dns even when c-ares says ECONNREFUSED (the nameserver refused, not the receiver)', () => {
+    const cause = Object.assign(new Error('queryA ECONNREFUSED receiver.test'), { code: 'ECONNREFUSED' });
+    expect(classifyAttemptError(new DnsLookupError('EAI_AGAIN', 'receiver.test', cause))).toBe('dns');
   });
 
   it('treats aborts as timeouts and unknown things as network errors', () => {

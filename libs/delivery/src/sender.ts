@@ -8,8 +8,9 @@ import {
   blockNonPublic,
   createGuardedConnector,
   Resolver,
-  systemResolver,
 } from './guarded-connect';
+import { DeliveryResolver } from './delivery-resolver';
+import { loggableText, truncateText } from './loggable-text';
 import { BlockReason, literalHostAddress } from './ssrf';
 
 export interface SendRequest {
@@ -27,6 +28,8 @@ export type AttemptError =
   | 'tls'
   | 'blocked_destination'
   | 'invalid_url'
+  /** The receiver answered something that is not HTTP/1.1 (undici's parser refused it). */
+  | 'invalid_response'
   | 'network';
 
 export interface SendResult {
@@ -35,14 +38,14 @@ export interface SendResult {
   /** null when no response arrived. */
   statusCode: number | null;
   durationMs: number;
-  /** The first RESPONSE_BODY_LIMIT bytes of the body, decoded as UTF-8. */
+  /** The first RESPONSE_BODY_LIMIT bytes of the body as loggableText (UTF-8, NUL and controls escaped). */
   responseBody: string;
   responseBodyTruncated: boolean;
-  /** The response's Content-Type header, when a response had one. */
+  /** The response's content-type header, trimmed, as loggableText, at most 255 characters; null when none. */
   responseContentType: string | null;
   /** Why the attempt failed without a usable response (also set if the body read failed after the status). */
   error: AttemptError | null;
-  /** Human text such as "connect ECONNREFUSED 127.0.0.1:9" or "HTTP 500"; never contains header values. */
+  /** Human text such as "connect ECONNREFUSED 127.0.0.1:9" or "HTTP 500", as loggableText; never contains header values. */
   errorMessage: string | null;
   /** Parsed Retry-After of a 429 or 503 response, else null. */
   retryAfterMs: number | null;
@@ -73,8 +76,17 @@ export interface SenderOptions {
   connections?: number;
   /** Bound on DNS + TCP/TLS connect, also for connects the attempt timeout has already abandoned; default 10 s. */
   connectTimeoutMs?: number;
-  /** Name resolution; defaults to the system resolver (dns.lookup). Tests point names at loopback with it. */
+  /**
+   * Name resolution; defaults to a DeliveryResolver (c-ares, off the thread pool, with the dns* options
+   * below). Tests point names at loopback with it.
+   */
   resolver?: Resolver;
+  /** Timeout of one DNS query try for the default resolver; default DEFAULT_DNS_TIMEOUT_MS. */
+  dnsTimeoutMs?: number;
+  /** Tries per DNS query for the default resolver; default DEFAULT_DNS_TRIES. */
+  dnsTries?: number;
+  /** Nameservers for the default resolver; default those of /etc/resolv.conf. */
+  dnsServers?: string[];
 }
 
 /** How much of a receiver's response body is kept for the delivery log (20 KiB). */
@@ -82,6 +94,7 @@ export const RESPONSE_BODY_LIMIT = 20 * 1024;
 
 const DEFAULT_CONNECTIONS = 50;
 const MAX_ERROR_MESSAGE_LENGTH = 500;
+const MAX_CONTENT_TYPE_LENGTH = 255;
 // Shorter values are too likely to occur by chance in an error text to be worth redacting.
 const MIN_REDACTED_VALUE_LENGTH = 6;
 
@@ -138,6 +151,16 @@ const CODE_TO_ERROR: ReadonlyMap<string, AttemptError> = new Map<string, Attempt
   ['EAI_FAIL', 'dns'],
   ['EAI_NODATA', 'dns'],
   ['EAI_NONAME', 'dns'],
+  // c-ares (dns.Resolver) codes. Its ECONNREFUSED (nameserver unreachable) is deliberately absent:
+  // the delivery resolver wraps its failures in a DnsLookupError with a getaddrinfo code instead.
+  ['ENODATA', 'dns'],
+  ['ESERVFAIL', 'dns'],
+  ['EREFUSED', 'dns'],
+  ['ETIMEOUT', 'dns'],
+  ['EBADRESP', 'dns'],
+  ['EFORMERR', 'dns'],
+  ['EBADNAME', 'dns'],
+  ['ENONAME', 'dns'],
   ['ECONNREFUSED', 'connection_refused'],
   ['ECONNRESET', 'connection_reset'],
   ['EPIPE', 'connection_reset'],
@@ -160,6 +183,9 @@ const CODE_TO_ERROR: ReadonlyMap<string, AttemptError> = new Map<string, Attempt
   ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'tls'],
   ['HOSTNAME_MISMATCH', 'tls'],
   ['ERR_INVALID_URL', 'invalid_url'],
+  // A "connection: close" response whose connection ended before its content-length: a premature close,
+  // like UND_ERR_SOCKET ("other side closed") for a keep-alive one.
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'connection_reset'],
 ]);
 
 function codeToError(code: string): AttemptError | undefined {
@@ -167,6 +193,8 @@ function codeToError(code: string): AttemptError | undefined {
   if (mapped !== undefined) return mapped;
   // OpenSSL and Node's TLS layer have many codes; their prefixes are stable.
   if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('CERT_')) return 'tls';
+  // llhttp's error codes, which undici puts on its HTTPParserError when it can name one.
+  if (code.startsWith('HPE_')) return 'invalid_response';
   return undefined;
 }
 
@@ -177,6 +205,8 @@ export function classifyAttemptError(error: unknown): AttemptError {
   for (const e of chain) {
     const mapped = typeof e.code === 'string' ? codeToError(e.code) : undefined;
     if (mapped !== undefined) return mapped;
+    // undici 7 often raises it without a code ("Response does not match the HTTP/1.1 protocol (…)").
+    if (e.name === 'HTTPParserError') return 'invalid_response';
   }
   if (chain.some((e) => e.name === 'AbortError' || e.name === 'TimeoutError')) return 'timeout';
   return 'network';
@@ -188,8 +218,7 @@ function errorMessageOf(error: unknown): string {
     const message = e.message.trim();
     if (message !== '' && !messages.includes(message)) messages.push(message);
   }
-  const text = messages.length > 0 ? messages.join(': ') : String(error);
-  return text.length > MAX_ERROR_MESSAGE_LENGTH ? `${text.slice(0, MAX_ERROR_MESSAGE_LENGTH)}…` : text;
+  return messages.length > 0 ? messages.join(': ') : String(error);
 }
 
 // Custom headers may carry credentials; the log and API must never show them, whatever an error says.
@@ -199,6 +228,17 @@ function redact(message: string, headers: Record<string, string>): string {
     if (value.length >= MIN_REDACTED_VALUE_LENGTH) result = result.split(value).join('[redacted]');
   }
   return result;
+}
+
+/** The error's text for the log: redacted before it is cut, so no prefix of a secret survives the cut. */
+function loggableErrorMessage(error: unknown, headers: Record<string, string>): string {
+  const text = loggableText(redact(errorMessageOf(error), headers));
+  return text.length > MAX_ERROR_MESSAGE_LENGTH ? `${truncateText(text, MAX_ERROR_MESSAGE_LENGTH)}…` : text;
+}
+
+function contentTypeOf(headers: Dispatcher.ResponseData['headers']): string | null {
+  const value = firstHeader(headers['content-type'])?.trim();
+  return value === undefined || value === '' ? null : truncateText(loggableText(value), MAX_CONTENT_TYPE_LENGTH);
 }
 
 function ignore(): void {}
@@ -251,8 +291,12 @@ export class WebhookSender {
     this.policy = options.allowPrivateNetworks ? allowAll : blockNonPublic;
     this.agent = new Agent({
       connections: options.connections ?? DEFAULT_CONNECTIONS,
-      connect: createGuardedConnector(this.policy, options.resolver ?? systemResolver, options.connectTimeoutMs),
+      connect: createGuardedConnector(this.policy, options.resolver ?? this.defaultResolver(), options.connectTimeoutMs),
     });
+  }
+
+  private defaultResolver(): Resolver {
+    return new DeliveryResolver({ timeoutMs: this.options.dnsTimeoutMs, tries: this.options.dnsTries, servers: this.options.dnsServers }).resolve;
   }
 
   async send(request: SendRequest): Promise<SendResult> {
@@ -311,14 +355,15 @@ export class WebhookSender {
       return result({
         ok,
         statusCode,
-        responseBody: Buffer.concat(sink.chunks).toString('utf8'),
+        responseBody: loggableText(Buffer.concat(sink.chunks)),
         responseBodyTruncated: sink.truncated,
+        responseContentType: contentTypeOf(response.headers),
         errorMessage: ok ? null : `HTTP ${statusCode}`,
         retryAfterMs: retryAfterHeader === undefined ? null : parseRetryAfter(retryAfterHeader, new Date()),
       });
     } catch (error) {
       let attemptError = classifyAttemptError(error);
-      let message = redact(errorMessageOf(error), request.headers);
+      let message = loggableErrorMessage(error, request.headers);
       // Our own timer is the only thing that aborts, whatever error type undici surfaces for it.
       if (attemptError !== 'blocked_destination' && controller.signal.aborted) {
         attemptError = 'timeout';
@@ -327,8 +372,9 @@ export class WebhookSender {
       const blockedReason = blockedReasonOf(errorChain(error));
       return result({
         statusCode: response?.statusCode ?? null,
-        responseBody: Buffer.concat(sink.chunks).toString('utf8'),
+        responseBody: loggableText(Buffer.concat(sink.chunks)),
         responseBodyTruncated: sink.truncated,
+        responseContentType: response === undefined ? null : contentTypeOf(response.headers),
         error: attemptError,
         errorMessage: message,
         ...(blockedReason === undefined ? {} : { blockedReason }),
