@@ -124,10 +124,10 @@ describe('delivery batches with one bad item (scratch database)', () => {
       `SELECT d.id, d.status, a.response_body, a.error_message FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id WHERE d.id = ANY($1)`,
       [[...healthy.ids, ...poisoned.ids]],
     );
-    const byId = new Map(rows.map((r: { id: string }) => [r.id, r]));
+    const byId = new Map((rows as { id: string; status: string; response_body: string; error_message: string | null }[]).map((r) => [r.id, r]));
     for (const id of healthy.ids) expect(byId.get(id)).toMatchObject({ status: 'succeeded', response_body: 'ok', error_message: null });
     expect(byId.get(poisoned.ids[0])).toMatchObject({ status: 'succeeded', response_body: '' });
-    expect(byId.get(poisoned.ids[0]).error_message).toMatch(/^Response not stored: /);
+    expect(byId.get(poisoned.ids[0])!.error_message).toMatch(/^Response not stored: /);
     expect((await metrics.registry.getSingleMetric('pollarix_delivery_item_failures_total')!.get()).values).toEqual([
       expect.objectContaining({ labels: { stage: 'log' }, value: 1 }),
     ]);
