@@ -21,6 +21,7 @@ export interface DeliverySummary {
 
 export interface AttemptDetail {
   attempt: number;
+  durationMs: number;
   statusCode: number | null;
   responseBody: string;
   responseBodyTruncated: boolean;
