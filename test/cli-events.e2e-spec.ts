@@ -185,10 +185,13 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
         [failed]: 'pending', [cancelled]: 'pending', [succeeded]: 'succeeded', [pending]: 'pending',
         [before]: 'failed', [atUntil]: 'failed', [otherFailed]: 'failed',
       });
-      expect(await deliveries.getJobState(deliverJobId(failed, 9))).not.toBe('unknown');
-      expect(await deliveries.getJobState(deliverJobId(cancelled, 3))).not.toBe('unknown');
+      // Each recovered delivery starts its second chain, whose jobs have ids of their own.
+      expect(await deliveries.getJobState(deliverJobId(failed, 9, 1))).not.toBe('unknown');
+      expect(await deliveries.getJobState(deliverJobId(cancelled, 3, 1))).not.toBe('unknown');
       const untouched: [string, number][] = [[succeeded, 2], [pending, 2], [before, 9], [atUntil, 9], [otherFailed, 9]];
-      for (const [id, nextAttempt] of untouched) expect(await deliveries.getJobState(deliverJobId(id, nextAttempt))).toBe('unknown');
+      for (const [id, nextAttempt] of untouched) {
+        for (const chain of [0, 1]) expect(await deliveries.getJobState(deliverJobId(id, nextAttempt, chain))).toBe('unknown');
+      }
 
       const again = await cli(['webhook', 'recover', '--department', department, '--webhook', webhook.id, '--since', WINDOW.since, '--until', WINDOW.until]);
       expect(again).toMatchObject({ code: 0, stdout: 'Re-queued 0 deliveries\n' });
@@ -208,7 +211,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       expect(result.stderr.match(/^Re-queued: .*$/gm)).toEqual(['Re-queued: 500/1100', 'Re-queued: 1000/1100', 'Re-queued: 1100/1100']);
       const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE webhook_id = $1 AND status = 'pending'`, [webhook.id]);
       expect(n).toBe(1_100);
-      const states = await Promise.all([ids[0], ids[549], ids[1_099]].map((id) => deliveries.getJobState(deliverJobId(id, 4))));
+      const states = await Promise.all([ids[0], ids[549], ids[1_099]].map((id) => deliveries.getJobState(deliverJobId(id, 4, 1))));
       expect(states).not.toContain('unknown');
     });
 
