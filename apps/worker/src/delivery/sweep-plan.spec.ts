@@ -1,4 +1,4 @@
-import { jobPresence, MAX_SWEEP_BUDGET_MS, planRequeue, sweepBudgetMs } from './sweep-plan';
+import { jobPresence, MAX_SWEEP_BUDGET_MS, parseSweepCursor, planRequeue, sweepBudgetMs } from './sweep-plan';
 
 describe('sweep plan', () => {
   it('budget: one interval, never more than 10 s', () => {
@@ -8,14 +8,19 @@ describe('sweep plan', () => {
   });
 
   it('reads a pipelined HMGET timestamp finishedOn reply as missing, live or finished', () => {
-    expect(jobPresence([null, [null, null]])).toBe('missing');
-    expect(jobPresence([null, ['1764600000000', null]])).toBe('live');
-    expect(jobPresence([null, ['1764600000000', '1764600001000']])).toBe('finished');
+    const before = 1764600002000;
+    expect(jobPresence([null, [null, null]], before)).toBe('missing');
+    expect(jobPresence([null, ['1764600000000', null]], before)).toBe('live');
+    expect(jobPresence([null, ['1764600000000', '1764600001000']], before)).toBe('finished');
+  });
+
+  it('a job finished after the cutoff counts as live: the row read may predate its finish', () => {
+    expect(jobPresence([null, ['1764600000000', '1764600003000']], 1764600002000)).toBe('live');
   });
 
   it('throws on a command error or a short reply instead of guessing', () => {
-    expect(() => jobPresence([new Error('WRONGTYPE'), null])).toThrow('WRONGTYPE');
-    expect(() => jobPresence(undefined)).toThrow(/fewer commands/);
+    expect(() => jobPresence([new Error('WRONGTYPE'), null], 0)).toThrow('WRONGTYPE');
+    expect(() => jobPresence(undefined, 0)).toThrow(/fewer commands/);
   });
 
   it('adds the missing, confirms the finished, leaves the live alone', () => {
@@ -23,5 +28,15 @@ describe('sweep plan', () => {
     expect(planRequeue(jobs, ['missing', 'live', 'finished', 'missing', 'live'])).toEqual({ add: ['a', 'd'], confirm: ['c'], live: 2 });
     expect(planRequeue([], [])).toEqual({ add: [], confirm: [], live: 0 });
     expect(() => planRequeue(jobs, ['missing'])).toThrow();
+  });
+
+  it('reads a stored cursor; an absent or corrupted one starts from the beginning', () => {
+    const cursor = { at: '2026-12-01T22:55:02.794745Z', id: 'msg_x' };
+    expect(parseSweepCursor(JSON.stringify(cursor))).toEqual(cursor);
+    expect(parseSweepCursor(null)).toBeNull();
+    expect(parseSweepCursor('{')).toBeNull();
+    expect(parseSweepCursor('null')).toBeNull();
+    expect(parseSweepCursor(JSON.stringify({ at: 'yesterday', id: 'msg_x' }))).toBeNull();
+    expect(parseSweepCursor(JSON.stringify({ at: cursor.at }))).toBeNull();
   });
 });

@@ -20,17 +20,20 @@ export const sweepBudgetMs = (intervalMs: number): number => Math.max(1, Math.mi
  * What Redis holds under a job id, read in one round trip for a whole page (HMGET <job key> timestamp
  * finishedOn, pipelined): nothing (`missing`), a job not finished (`live`: waiting, delayed, active,
  * prioritized, waiting-children — BullMQ clears finishedOn when it moves a job back to wait), or one
- * with a finishedOn (`finished`: completed or failed, which getJobState then confirms).
+ * that finished before `finishedBefore` (`finished`: completed or failed, which getJobState then
+ * confirms). A job that finished later counts as live: the row the sweeper read may be older than its
+ * finish (the attempt's outcome is written before the job completes); if its delivery is still pending
+ * at that attempt once `finishedBefore` has passed it, a later pass replaces it.
  */
 export type JobPresence = 'missing' | 'live' | 'finished';
 
 /** One pipelined HMGET's reply ([error, [timestamp, finishedOn]]) as a presence; an error is thrown. */
-export function jobPresence(reply: [Error | null, unknown] | undefined): JobPresence {
+export function jobPresence(reply: [Error | null, unknown] | undefined, finishedBefore: number): JobPresence {
   if (!reply) throw new Error('Redis answered fewer commands than the pipeline sent');
   const [error, value] = reply;
   if (error) throw error;
   const [timestamp, finishedOn] = (value ?? []) as (string | null)[];
-  if (finishedOn !== null && finishedOn !== undefined) return 'finished';
+  if (finishedOn !== null && finishedOn !== undefined) return Number(finishedOn) < finishedBefore ? 'finished' : 'live';
   // Every job hash has its timestamp from the moment it is added.
   return timestamp === null || timestamp === undefined ? 'missing' : 'live';
 }
@@ -50,4 +53,16 @@ export function planRequeue<T>(jobs: T[], presence: JobPresence[]): { add: T[]; 
     else live += 1;
   });
   return { add, confirm, live };
+}
+
+/** A stored cursor (JSON) as the walk reads it; anything else (absent, corrupted) starts the walk from the beginning. */
+export function parseSweepCursor(stored: string | null): { at: string; id: string } | null {
+  if (!stored) return null;
+  try {
+    const value = JSON.parse(stored) as { at?: unknown; id?: unknown };
+    const valid = typeof value?.at === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(value.at) && typeof value.id === 'string';
+    return valid ? { at: value.at as string, id: value.id as string } : null;
+  } catch {
+    return null;
+  }
 }

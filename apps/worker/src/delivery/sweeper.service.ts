@@ -8,7 +8,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WorkerMetrics } from '../ops/worker-metrics';
-import { JobPresence, jobPresence, planRequeue, sweepBudgetMs } from './sweep-plan';
+import { JobPresence, jobPresence, parseSweepCursor, planRequeue, sweepBudgetMs } from './sweep-plan';
 
 const LOCK_KEY = 'pollarix:sweeper:lock';
 /** Where each walk stopped (JSON SweepCursor); absent: the next walk starts from the beginning. */
@@ -33,6 +33,19 @@ interface WalkResult {
   wrapped: boolean;
   /** Where it stopped (null when it wrapped). */
   cursor: SweepCursor | null;
+  /** Milliseconds spent reading pages from PostgreSQL, checking job ids in Redis, adding jobs. */
+  ms: PageTimings;
+}
+interface PageTimings {
+  query: number;
+  check: number;
+  add: number;
+}
+interface PageResult {
+  scanned: number;
+  requeued: number;
+  last: SweepCursor | null;
+  ms: PageTimings;
 }
 interface QueuedJob {
   name: string;
@@ -131,6 +144,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   /** One tick's walks (fan-outs first: their deliveries do not exist yet), each at least one page, together within `deadline`. */
   async sweep(now = new Date(), deadline = Date.now() + sweepBudgetMs(this.config.sweeperIntervalMs)): Promise<{ events: WalkResult; deliveries: WalkResult }> {
     const cutoff = new Date(now.getTime() - this.config.sweeperGraceMs);
+    // A job finished before the cutoff with its item still overdue is replaced; one finished since is left alone (see jobPresence).
     const events = await this.walk('event', deadline, (after) => this.eventPage(cutoff, after));
     const deliveries = await this.walk('delivery', deadline, (after) => this.deliveryPage(cutoff, after));
     return { events, deliveries };
@@ -142,7 +156,8 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     const position = (walk: WalkResult) => (walk.wrapped ? 'wrapped to the start' : `at due time ${walk.cursor!.at}`);
     const line =
       `Re-queued ${events.requeued} fan-out(s) and ${deliveries.requeued} delivery attempt(s) missing from Redis; ` +
-      `scanned ${events.scanned} event(s) (cursor ${position(events)}) and ${deliveries.scanned} delivery(ies) (cursor ${position(deliveries)}) in ${ms} ms`;
+      `scanned ${events.scanned} event(s) (cursor ${position(events)}) and ${deliveries.scanned} delivery(ies) (cursor ${position(deliveries)}) in ${ms} ms ` +
+      `(PostgreSQL ${events.ms.query + deliveries.ms.query} ms, Redis checks ${events.ms.check + deliveries.ms.check} ms, adds ${events.ms.add + deliveries.ms.add} ms)`;
     if (requeued > 0) this.logger.warn(line);
     else this.logger.log(line);
   }
@@ -151,13 +166,15 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
    * Pages from the stored cursor until the end (then the cursor is cleared: the next walk starts from the
    * beginning) or the deadline, the shutdown or a lost lock; the cursor is stored after every page.
    */
-  private async walk(kind: Kind, deadline: number, page: (after: SweepCursor | null) => Promise<{ scanned: number; requeued: number; last: SweepCursor | null }>): Promise<WalkResult> {
+  private async walk(kind: Kind, deadline: number, page: (after: SweepCursor | null) => Promise<PageResult>): Promise<WalkResult> {
     const key = SWEEPER_CURSOR_KEYS[kind];
-    const stored = await this.redis.get(key);
-    let cursor: SweepCursor | null = stored ? (JSON.parse(stored) as SweepCursor) : null;
-    const result: WalkResult = { scanned: 0, requeued: 0, wrapped: false, cursor };
+    let cursor: SweepCursor | null = parseSweepCursor(await this.redis.get(key));
+    const result: WalkResult = { scanned: 0, requeued: 0, wrapped: false, cursor, ms: { query: 0, check: 0, add: 0 } };
     for (let pages = 0; pages === 0 || (Date.now() < deadline && !this.stopping && !this.lockLost); pages++) {
-      const { scanned, requeued, last } = await page(cursor);
+      const { scanned, requeued, last, ms } = await page(cursor);
+      result.ms.query += ms.query;
+      result.ms.check += ms.check;
+      result.ms.add += ms.add;
       result.scanned += scanned;
       result.requeued += requeued;
       this.metrics.sweeperScanned.inc({ kind }, scanned);
@@ -178,26 +195,31 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /** Fan-out is idempotent: a job added for an event whose own job is merely late costs a little work, nothing more. */
-  private async eventPage(cutoff: Date, after: SweepCursor | null) {
+  private async eventPage(cutoff: Date, after: SweepCursor | null): Promise<PageResult> {
+    const started = Date.now();
     const rows = await this.db.repos.events.findNotFannedOutPage(cutoff, after, SWEEP_PAGE);
-    const added = await this.requeue(this.events, fanOutJobs(rows.map((row) => row.id)));
-    return { scanned: rows.length, requeued: added.reduce((n, job) => n + (job.data as { eventIds: string[] }).eventIds.length, 0), last: rows.at(-1)?.cursor ?? null };
+    const query = Date.now() - started;
+    const { added, check, add } = await this.requeue(this.events, fanOutJobs(rows.map((row) => row.id)), cutoff);
+    const requeued = added.reduce((n, job) => n + (job.data as { eventIds: string[] }).eventIds.length, 0);
+    return { scanned: rows.length, requeued, last: rows.at(-1)?.cursor ?? null, ms: { query, check, add } };
   }
 
-  private async deliveryPage(cutoff: Date, after: SweepCursor | null) {
+  private async deliveryPage(cutoff: Date, after: SweepCursor | null): Promise<PageResult> {
+    const started = Date.now();
     const rows = await this.db.repos.deliveries.findOverduePage(cutoff, after, SWEEP_PAGE);
     const now = Date.now();
-    const added = await this.requeue(this.deliveries, rows.map((row) => deliverJob(row, now)));
-    return { scanned: rows.length, requeued: added.length, last: rows.at(-1)?.cursor ?? null };
+    const { added, check, add } = await this.requeue(this.deliveries, rows.map((row) => deliverJob(row, now)), cutoff);
+    return { scanned: rows.length, requeued: added.length, last: rows.at(-1)?.cursor ?? null, ms: { query: now - started, check, add } };
   }
 
   /**
-   * Adds the jobs that no live job (waiting, delayed, active…) holds the id of; a finished one is
-   * replaced. One round trip checks the whole page, one addBulk adds what is missing. Returns the added jobs.
+   * Adds the jobs that no live job (waiting, delayed, active…) holds the id of; one that finished before
+   * `cutoff` is replaced. One round trip checks the whole page, one addBulk adds what is missing. Returns the added jobs.
    */
-  private async requeue(queue: Queue, jobs: QueuedJob[]): Promise<QueuedJob[]> {
-    if (jobs.length === 0) return [];
-    const presence = await this.presence(queue, jobs.map((job) => job.opts.jobId));
+  private async requeue(queue: Queue, jobs: QueuedJob[], cutoff: Date): Promise<{ added: QueuedJob[]; check: number; add: number }> {
+    if (jobs.length === 0) return { added: [], check: 0, add: 0 };
+    const started = Date.now();
+    const presence = await this.presence(queue, jobs.map((job) => job.opts.jobId), cutoff.getTime());
     const { add, confirm } = planRequeue(jobs, presence);
     // Rare (a job finished but its delivery is still pending at that attempt): one by one, as before.
     for (const job of confirm) {
@@ -206,18 +228,19 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       if (state !== 'unknown') await queue.remove(job.opts.jobId);
       add.push(job);
     }
+    const checked = Date.now();
     // An id that appeared meanwhile is left as it is by BullMQ (deterministic ids).
     if (add.length > 0) await queue.addBulk(add);
-    return add;
+    return { added: add, check: checked - started, add: Date.now() - checked };
   }
 
   /** What Redis holds under these job ids, in one pipeline (all of a queue's keys share its prefix's hash slot). */
-  private async presence(queue: Queue, jobIds: string[]): Promise<JobPresence[]> {
+  private async presence(queue: Queue, jobIds: string[], finishedBefore: number): Promise<JobPresence[]> {
     const client = await queue.backend.client;
     const pipeline = client.pipeline();
     for (const id of jobIds) pipeline.runCommand('hmget', [queue.toKey(id), 'timestamp', 'finishedOn']);
     const replies = (await pipeline.exec()) ?? [];
-    return jobIds.map((_, i) => jobPresence(replies[i] as [Error | null, unknown] | undefined));
+    return jobIds.map((_, i) => jobPresence(replies[i] as [Error | null, unknown] | undefined, finishedBefore));
   }
 
   private async purge(): Promise<number> {
