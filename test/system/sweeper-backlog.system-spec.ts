@@ -108,6 +108,13 @@ describe('the sweeper reaches every stuck item', () => {
     });
     expect(res.status).toBe(202);
     const total = DELIVERIES + PUBLISHED * 2;
+    // And the event walk's page (EventRepository.findNotFannedOutPage) a range scan of IDX_events_pending_fan_out.
+    await api.db.dataSource.query('ANALYZE events');
+    const eventPlan = ((await api.db.dataSource.query(
+      `EXPLAIN SELECT id FROM events WHERE fanned_out_at IS NULL AND created_at < now() AND (created_at, id) > ('-infinity'::timestamptz, 'evt_')
+        ORDER BY created_at, id LIMIT 1000`,
+    )) as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
+    expect(eventPlan).toMatch(/Index Scan using "?IDX_events_pending_fan_out"?/);
 
     await stack.restartRedis({ hard: true, wipe: true });
     const started = Date.now();

@@ -8,7 +8,8 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WorkerMetrics } from '../ops/worker-metrics';
-import { JobPresence, jobPresence, parseSweepCursor, planRequeue, sweepBudgetMs } from './sweep-plan';
+import { readJobPresence } from './job-presence';
+import { parseSweepCursor, planRequeue, sweepBudgetMs } from './sweep-plan';
 
 const LOCK_KEY = 'pollarix:sweeper:lock';
 /** Where each walk stopped (JSON SweepCursor); absent: the next walk starts from the beginning. */
@@ -219,7 +220,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   private async requeue(queue: Queue, jobs: QueuedJob[], cutoff: Date): Promise<{ added: QueuedJob[]; check: number; add: number }> {
     if (jobs.length === 0) return { added: [], check: 0, add: 0 };
     const started = Date.now();
-    const presence = await this.presence(queue, jobs.map((job) => job.opts.jobId), cutoff.getTime());
+    const presence = await readJobPresence(queue, jobs.map((job) => job.opts.jobId), cutoff.getTime());
     const { add, confirm } = planRequeue(jobs, presence);
     // Rare (a job finished but its delivery is still pending at that attempt): one by one, as before.
     for (const job of confirm) {
@@ -232,15 +233,6 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     // An id that appeared meanwhile is left as it is by BullMQ (deterministic ids).
     if (add.length > 0) await queue.addBulk(add);
     return { added: add, check: checked - started, add: Date.now() - checked };
-  }
-
-  /** What Redis holds under these job ids, in one pipeline (all of a queue's keys share its prefix's hash slot). */
-  private async presence(queue: Queue, jobIds: string[], finishedBefore: number): Promise<JobPresence[]> {
-    const client = await queue.backend.client;
-    const pipeline = client.pipeline();
-    for (const id of jobIds) pipeline.runCommand('hmget', [queue.toKey(id), 'timestamp', 'finishedOn']);
-    const replies = (await pipeline.exec()) ?? [];
-    return jobIds.map((_, i) => jobPresence(replies[i] as [Error | null, unknown] | undefined, finishedBefore));
   }
 
   private async purge(): Promise<number> {
