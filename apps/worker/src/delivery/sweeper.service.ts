@@ -62,8 +62,8 @@ interface QueuedJob {
  * elected worker continues too; a flushed Redis starts over), page by page within a time budget per tick
  * (sweepBudgetMs; a tick that re-queued jobs and stopped on its budget is followed by the next at once),
  * and starts again from the beginning once it reaches the end: every overdue item is looked at once per
- * pass, however many live jobs (throttled, backlogged) are ahead of it. The same
- * elected worker purges the log past EVENT_RETENTION in bounded batches.
+ * pass, however many live jobs (throttled, backlogged) are ahead of it. The same elected worker purges
+ * the log past EVENT_RETENTION in bounded batches.
  */
 @Injectable()
 export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
