@@ -42,6 +42,7 @@ function literalUnion(field: string): string[] {
 const OUTCOMES = ['success', 'retry', 'failed', 'gone'];
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'];
 const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled'];
+const SWEEP_KINDS = ['event', 'delivery'];
 const HTTP_METHODS = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
 const HTTP_STATUS = /^[1-5](\d\d|\.\.)$/;
 /** A matched route pattern, or "unmatched" (404s, requests refused before routing). */
@@ -52,6 +53,10 @@ const WORKER_FAMILIES: Record<string, Family> = {
   pollarix_delivery_attempt_duration_seconds: { kind: 'histogram', labels: {} },
   pollarix_deliveries_total: { kind: 'counter', labels: { status: FINAL_STATUSES } },
   pollarix_queue_jobs: { kind: 'gauge', labels: { queue: Object.values(QueueName), state: QUEUE_STATES } },
+  pollarix_sweeper_scanned_total: { kind: 'counter', labels: { kind: SWEEP_KINDS } },
+  pollarix_sweeper_requeued_total: { kind: 'counter', labels: { kind: SWEEP_KINDS } },
+  pollarix_sweeper_passes_total: { kind: 'counter', labels: { kind: SWEEP_KINDS } },
+  pollarix_sweeper_cursor_timestamp_seconds: { kind: 'gauge', labels: { kind: SWEEP_KINDS } },
 };
 const API_FAMILIES: Record<string, Family> = {
   pollarix_http_requests_total: { kind: 'counter', labels: { method: HTTP_METHODS, route: ROUTE, status: HTTP_STATUS } },

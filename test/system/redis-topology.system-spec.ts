@@ -8,6 +8,7 @@ import { createQueueConnection, createRedisConnection, RedisConnection, RedisMod
 import { Job, Queue, Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { readJobPresence } from '../../apps/worker/src/delivery/job-presence';
 import { RedisProcesses } from '../support/redis-topology';
 
 /**
@@ -180,6 +181,23 @@ describe('REDIS_URL=redis+cluster://', () => {
     const { processed, completed } = await processJobs(url, 20);
     expect(processed).toEqual(Array.from({ length: 20 }, (_, n) => n));
     expect(completed).toBe(20);
+  });
+
+  it('the sweeper checks a page of job ids in one pipeline and re-adds with addBulk (all keys in one slot)', async () => {
+    const connection = createQueueConnection(url, 'test-sweeper', { maxRetriesPerRequest: 2 });
+    const queue = new Queue(`sweeper-${randomBytes(4).toString('hex')}`, { connection: connection.connection, prefix: QUEUE_PREFIX });
+    try {
+      await queue.addBulk([{ name: 'deliver', data: {}, opts: { jobId: 'live-1' } }, { name: 'deliver', data: {}, opts: { jobId: 'live-2', delay: 60_000 } }]);
+      const ids = ['live-1', 'missing-1', 'live-2', 'missing-2'];
+      expect(await readJobPresence(queue, ids, Date.now())).toEqual(['live', 'missing', 'live', 'missing']);
+      await queue.addBulk(['missing-1', 'missing-2'].map((jobId) => ({ name: 'deliver', data: {}, opts: { jobId } })));
+      expect(await readJobPresence(queue, ids, Date.now())).toEqual(['live', 'live', 'live', 'live']);
+      expect(await queue.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 3, delayed: 1 });
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await connection.close();
+    }
   });
 
   it('the worker’s QueueModule and RedisModule run on it and release the Cluster client last', async () => {

@@ -8,3 +8,4 @@ export * from './repositories/idempotency.repository';
 export * from './repositories/webhook.repository';
 export * from './repositories/delivery.repository';
 export * from './repositories/event.repository';
+export * from './repositories/sweep-cursor';

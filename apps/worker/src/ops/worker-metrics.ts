@@ -55,6 +55,32 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  /** The sweeper's walks (see SweeperService): rows looked at, jobs re-queued, passes completed, and where each walk stands. */
+  readonly sweeperScanned = new Counter({
+    name: 'pollarix_sweeper_scanned_total',
+    help: 'Overdue items the sweeper looked at (kind: event not fanned out, or pending delivery), counted on the elected worker',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly sweeperRequeued = new Counter({
+    name: 'pollarix_sweeper_requeued_total',
+    help: 'Items the sweeper re-queued because Redis no longer held a live job for them (events fanned out again, delivery attempts)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly sweeperPasses = new Counter({
+    name: 'pollarix_sweeper_passes_total',
+    help: 'Walks that reached the end of the overdue items and start again from the beginning: every overdue item was looked at once per pass',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly sweeperCursor = new Gauge({
+    name: 'pollarix_sweeper_cursor_timestamp_seconds',
+    help: 'Where the sweeper walk stopped after its last tick here, as the due time (delivery) or creation time (event) in Unix seconds; 0 at the start of a pass',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     @InjectQueue(QueueName.Deliveries) deliveriesQueue: Queue,
     @InjectQueue(QueueName.Events) eventsQueue: Queue,

@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
 import { returningRows } from './raw-query';
+import { SWEEP_KEY, SweepCursor } from './sweep-cursor';
 import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetRow } from './webhook.repository';
 
 /**
@@ -335,12 +336,23 @@ export class DeliveryRepository {
     return row.n;
   }
 
-  /** Pending deliveries whose next attempt was due before `cutoff`: candidates for the sweeper. */
-  async findOverdue(cutoff: Date, limit: number): Promise<PendingJob[]> {
-    const rows: PendingJobRow[] = await this.manager.query(
-      `SELECT ${PENDING_JOB_COLUMNS} FROM deliveries WHERE status = 'pending' AND next_attempt_at < $1 ORDER BY next_attempt_at LIMIT $2`,
-      [cutoff, limit],
+  /**
+   * A page of the sweeper's walk: pending deliveries due before `cutoff`, in (next_attempt_at, id) order,
+   * after `after` (from the start when null). A range scan of IDX_deliveries_due (next_attempt_at; the
+   * ties on one due time, e.g. one fan-out statement's now(), are put in id order by an incremental
+   * sort). Each row carries its position as exact text: a Date would drop the microseconds.
+   */
+  async findOverduePage(cutoff: Date, after: SweepCursor | null, limit: number): Promise<(PendingJob & { cursor: SweepCursor })[]> {
+    const rows: (PendingJobRow & { due_key: string })[] = await this.manager.query(
+      `SELECT ${PENDING_JOB_COLUMNS}, ${SWEEP_KEY('next_attempt_at')} AS due_key
+         FROM deliveries
+        WHERE status = 'pending' AND next_attempt_at < $1
+          ${after ? 'AND (next_attempt_at, id) > ($3::timestamptz, $4::varchar)' : ''}
+        ORDER BY next_attempt_at, id
+        LIMIT $2`,
+      after ? [cutoff, limit, after.at, after.id] : [cutoff, limit],
     );
-    return rows.map(toPendingJob);
+    return rows.map((row) => ({ ...toPendingJob(row), cursor: { at: row.due_key, id: row.id } }));
   }
 }
+

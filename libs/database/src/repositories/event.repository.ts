@@ -1,5 +1,6 @@
-import { EntityManager, IsNull, LessThan } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { EventEntity } from '../entities/event.entity';
+import { SWEEP_KEY, SweepCursor } from './sweep-cursor';
 
 export interface NewEvent {
   id: string;
@@ -75,10 +76,22 @@ export class EventRepository {
     return this.table.findOneBy({ id });
   }
 
-  /** Events acknowledged before `cutoff` whose fan-out has not happened (lost queue jobs). */
-  async findNotFannedOut(cutoff: Date, limit: number): Promise<string[]> {
-    const rows = await this.table.find({ select: { id: true }, where: { fannedOutAt: IsNull(), createdAt: LessThan(cutoff) }, order: { createdAt: 'ASC' }, take: limit });
-    return rows.map((row) => row.id);
+  /**
+   * A page of the sweeper's walk over events acknowledged before `cutoff` whose fan-out has not happened
+   * (lost queue jobs), in (created_at, id) order after `after` (from the start when null): a range scan of
+   * IDX_events_pending_fan_out. Each id comes with its position as exact text.
+   */
+  async findNotFannedOutPage(cutoff: Date, after: SweepCursor | null, limit: number): Promise<{ id: string; cursor: SweepCursor }[]> {
+    const rows: { id: string; created_key: string }[] = await this.manager.query(
+      `SELECT id, ${SWEEP_KEY('created_at')} AS created_key
+         FROM events
+        WHERE fanned_out_at IS NULL AND created_at < $1
+          ${after ? 'AND (created_at, id) > ($3::timestamptz, $4::varchar)' : ''}
+        ORDER BY created_at, id
+        LIMIT $2`,
+      after ? [cutoff, limit, after.at, after.id] : [cutoff, limit],
+    );
+    return rows.map((row) => ({ id: row.id, cursor: { at: row.created_key, id: row.id } }));
   }
 
   /**
