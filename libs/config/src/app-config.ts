@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDuration, parseDurationList } from './duration';
+import { readEnvFile } from './env-file';
 import { ConfigError, validateEnvironment } from './environment';
 
 const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -10,6 +11,8 @@ export interface LoadConfigOptions {
   /** Apps that serve traffic need both connections; the CLI and dev tooling can bring up local ones. */
   requireConnections?: boolean;
   env?: Record<string, string | undefined>;
+  /** The optional .env file; default `.env` in the working directory. */
+  envFile?: string;
 }
 
 /** The validated, typed configuration. The only place in the code base that reads process.env. */
@@ -56,17 +59,6 @@ export class AppConfig {
   }
 }
 
-function readEnvFile(): Record<string, string> {
-  const path = resolve('.env');
-  if (!existsSync(path)) return {};
-  const parsed: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match) parsed[match[1]] = match[2].replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return parsed;
-}
-
 /** Development convenience: a key generated once into the data directory, never in production. */
 function devEncryptionKey(dataDir: string): Buffer {
   const path = join(dataDir, 'secrets-encryption.key');
@@ -85,7 +77,7 @@ function decodeKey(text: string): Buffer {
 
 export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   // Variables already in the environment win over the optional .env file.
-  const raw = { ...readEnvFile(), ...(options.env ?? process.env) };
+  const raw = { ...readEnvFile(options.envFile), ...(options.env ?? process.env) };
   const env = validateEnvironment(raw);
   const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
   const dataDir = resolve(env.DATA_DIR ?? '.data');

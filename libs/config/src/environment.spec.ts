@@ -36,6 +36,9 @@ describe('loadConfig', () => {
     ['DELIVERY_RETRY_SCHEDULE', '5s,later'],
     ['DELIVERY_ALLOW_PRIVATE_NETWORKS', 'maybe'],
     ['SESSION_TTL', 'forever'],
+    ['QUEUE_LOCK_DURATION', '5w'],
+    ['EVENT_RETENTION', `${'9'.repeat(400)}d`], // digits and a unit, but no finite number of milliseconds
+    ['DELIVERY_RETRY_SCHEDULE', `5s,${'9'.repeat(400)}h`],
     ['SECRETS_ENCRYPTION_KEY', 'short'],
   ])('a bad %s stops with one line naming it', (name, value) => {
     expect(() => load({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} [^\\n]+$`));
@@ -54,6 +57,22 @@ describe('loadConfig', () => {
     }
     expect(message).toContain(name);
     expect(message).not.toContain(secret);
+  });
+
+  it('says what a duration looks like, naming the variable once', () => {
+    expect(() => load({ SESSION_TTL: 'forever' })).toThrow(
+      'Invalid configuration: SESSION_TTL must be a duration like 12h (got "forever")',
+    );
+    expect(() => load({ DELIVERY_RETRY_SCHEDULE: '5s,,5m' })).toThrow(
+      'Invalid configuration: DELIVERY_RETRY_SCHEDULE must be a comma-separated list of durations like 5s,5m,30m (got "5s,,5m")',
+    );
+  });
+
+  it('accepts every duration the parser accepts, and uses its value', () => {
+    const config = load({ SWEEPER_GRACE: ' 1.5 m ', EVENT_RETENTION: '2500', DELIVERY_RETRY_SCHEDULE: '250ms, 1.5s ,2m' });
+    expect(config.sweeperGraceMs).toBe(90_000);
+    expect(config.eventRetentionMs).toBe(2_500);
+    expect(config.deliveryRetryScheduleMs).toEqual([250, 1_500, 120_000]);
   });
 
   it('requires the connections when asked to', () => {

@@ -15,8 +15,6 @@ import {
 import { parseRedisUrl, redactUrl, RedisUrlError } from './redis-url';
 import { parseDuration, parseDurationList } from './duration';
 
-const DURATION = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*$/;
-const DURATION_LIST = /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*(,\s*\d+(?:\.\d+)?\s*(ms|s|m|h|d)?\s*)*$/;
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string') return value;
@@ -41,6 +39,31 @@ function IsRedisUrl(): PropertyDecorator {
   return ValidateBy({
     name: 'isRedisUrl',
     validator: { validate: (value) => problem(value) === undefined, defaultMessage: (args) => problem(args?.value) ?? 'is invalid' },
+  });
+}
+
+/**
+ * A value libs/config's duration parser accepts (one grammar: what validates is what loadConfig parses).
+ * `example` goes into the message, e.g. "must be a duration like 30s".
+ */
+function IsDuration(example: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'isDuration',
+    validator: {
+      validate: (value) => typeof value === 'string' && parseDuration(value) !== undefined,
+      defaultMessage: () => `must be a duration like ${example}`,
+    },
+  });
+}
+
+/** A comma-separated list of durations parseDurationList accepts. */
+function IsDurationList(example: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'isDurationList',
+    validator: {
+      validate: (value) => typeof value === 'string' && parseDurationList(value) !== undefined,
+      defaultMessage: () => `must be a comma-separated list of durations like ${example}`,
+    },
   });
 }
 
@@ -73,7 +96,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(300_000)
   DELIVERY_TIMEOUT_MS?: number;
 
-  @IsOptional() @Matches(DURATION_LIST, { message: 'must be a comma-separated list of durations like 5s,5m,30m' })
+  @IsOptional() @IsDurationList('5s,5m,30m')
   DELIVERY_RETRY_SCHEDULE?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
@@ -82,13 +105,13 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
   DEPARTMENT_MAX_IN_FLIGHT?: number;
 
-  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30s' })
+  @IsOptional() @IsDuration('30s')
   QUEUE_LOCK_DURATION?: string;
 
-  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30s' })
+  @IsOptional() @IsDuration('30s')
   SWEEPER_INTERVAL?: string;
 
-  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 1m' })
+  @IsOptional() @IsDuration('1m')
   SWEEPER_GRACE?: string;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
@@ -105,16 +128,16 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   MAX_WEBHOOKS_PER_DEPARTMENT?: number;
 
-  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 5d or 12h' })
+  @IsOptional() @IsDuration('5d or 12h')
   AUTO_DISABLE_AFTER?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1)
   AUTO_DISABLE_MIN_FAILURES?: number;
 
-  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 12h' })
+  @IsOptional() @IsDuration('12h')
   SESSION_TTL?: string;
 
-  @IsOptional() @Matches(DURATION, { message: 'must be a duration like 30d' })
+  @IsOptional() @IsDuration('30d')
   EVENT_RETENTION?: string;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
@@ -163,17 +186,6 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
     const message = Object.values(e.constraints ?? {})[0]?.replace(`${e.property} `, '') ?? 'is invalid';
     return `${e.property} ${message} (got ${shown(e.property, present[e.property])})`;
   });
-  for (const [name, parse] of [
-    ['DELIVERY_RETRY_SCHEDULE', parseDurationList],
-    ['AUTO_DISABLE_AFTER', parseDuration],
-    ['SESSION_TTL', parseDuration],
-    ['EVENT_RETENTION', parseDuration],
-  ] as const) {
-    const value = present[name];
-    if (value !== undefined && !errors.some((e) => e.property === name) && parse(value) === undefined) {
-      problems.push(`${name} is not a valid duration (got ${JSON.stringify(value)})`);
-    }
-  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   return env;
 }

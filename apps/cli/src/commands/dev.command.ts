@@ -1,10 +1,10 @@
 import { TokenService } from '@pollarix/auth';
 import { SecretBox } from '@pollarix/common';
-import { AppConfig, loadConfig, WORKER_NODE_FLAGS } from '@pollarix/config';
+import { AppConfig, loadConfig, readEnvFile, WORKER_NODE_FLAGS } from '@pollarix/config';
 import { dataSourceOptions, Repositories, TokenScope } from '@pollarix/database';
 import { waitFor } from '@pollarix/devinfra';
 import { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { CliError } from '../cli-error';
@@ -30,9 +30,7 @@ function appScript(app: 'api' | 'worker'): string {
 
 /** Set by the user, in the environment or in .env (the defaults below must not override either). */
 function isSetByUser(name: string): boolean {
-  if (process.env[name] !== undefined) return true;
-  const envFile = resolve('.env');
-  return existsSync(envFile) && new RegExp(`^\\s*(export\\s+)?${name}\\s*=`, 'm').test(readFileSync(envFile, 'utf8'));
+  return process.env[name] !== undefined || Object.hasOwn(readEnvFile(), name);
 }
 
 /**
