@@ -5,5 +5,6 @@ export * from './errors/exception.filter';
 export * from './http/http-pipeline';
 export * from './http/validation';
 export * from './ids';
+export * from './ttl-cache';
 export * from './version';
 export * from './logging/logger';

@@ -12,6 +12,7 @@
  * v7, has no hosts-file support since v6 and instead falls back to dns.lookup (the thread pool this
  * avoids) for names the resolver cannot find; no package in node_modules does the job.
  */
+import { TtlCache, ttlCache } from '@pollarix/common';
 import { LookupAddress, promises as dns } from 'node:dns';
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -115,41 +116,8 @@ function ofFamily(addresses: readonly LookupAddress[], family: number): LookupAd
   return addresses.filter((entry) => family === 0 || entry.family === family);
 }
 
-interface CacheEntry {
-  expiresAt: number;
-  addresses?: LookupAddress[];
-  error?: DnsLookupError;
-}
-
-/** A Map used as an LRU: iteration order is insertion order, so a hit is re-inserted at the end. */
-class AnswerCache {
-  private readonly entries = new Map<string, CacheEntry>();
-
-  constructor(private readonly maxEntries: number) {}
-
-  get(key: string, now: number): CacheEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= now) return undefined;
-    this.entries.set(key, entry);
-    return entry;
-  }
-
-  set(key: string, entry: CacheEntry): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
+/** A cached answer, or a remembered failure; each kept for its own TTL (see query). */
+type CacheEntry = { addresses: LookupAddress[] } | { error: DnsLookupError };
 
 type RecordType = 'A' | 'AAAA';
 
@@ -169,7 +137,7 @@ export class DeliveryResolver {
   private readonly maxTtlMs: number;
   private readonly minTtlMs: number;
   private readonly negativeTtlMs: number;
-  private readonly cache: AnswerCache;
+  private readonly cache: TtlCache<string, CacheEntry>;
   // Concurrent lookups of one name share one query, so a burst to a slow name costs one wait.
   private readonly inFlight = new Map<string, Promise<LookupAddress[]>>();
   private hosts: HostsTable = new Map();
@@ -184,7 +152,8 @@ export class DeliveryResolver {
     this.maxTtlMs = options.maxTtlMs ?? DEFAULT_MAX_TTL_MS;
     this.minTtlMs = Math.min(options.minTtlMs ?? 0, this.maxTtlMs);
     this.negativeTtlMs = options.negativeTtlMs ?? DEFAULT_NEGATIVE_TTL_MS;
-    this.cache = new AnswerCache(options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    // No default TTL: every entry is set with its own (the answer's, or negativeTtlMs for a failure).
+    this.cache = ttlCache({ max: options.maxEntries ?? DEFAULT_MAX_ENTRIES, ttlMs: 0 });
   }
 
   readonly resolve: Resolver = async (hostname, options) => {
@@ -204,10 +173,10 @@ export class DeliveryResolver {
     }
 
     const key = `${family}:${name}`;
-    const cached = this.cache.get(key, Date.now());
+    const cached = this.cache.get(key);
     if (cached !== undefined) {
-      if (cached.addresses !== undefined) return cached.addresses.slice();
-      if (cached.error !== undefined) throw new DnsLookupError(cached.error.code, hostname, cached.error.cause, true);
+      if ('addresses' in cached) return cached.addresses.slice();
+      throw new DnsLookupError(cached.error.code, hostname, cached.error.cause, true);
     }
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
@@ -240,10 +209,9 @@ export class DeliveryResolver {
         ttlMs = Math.min(ttlMs, outcome.value.ttlMs);
       }
     }
-    const now = Date.now();
     if (addresses.length > 0) {
       const keepMs = Math.min(Math.max(ttlMs, this.minTtlMs), this.maxTtlMs);
-      if (keepMs > 0) this.cache.set(key, { expiresAt: now + keepMs, addresses });
+      if (keepMs > 0) this.cache.set(key, { addresses }, { ttl: keepMs });
       return addresses;
     }
     const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
@@ -255,7 +223,7 @@ export class DeliveryResolver {
         : new DnsLookupError('EAI_AGAIN', name, broken);
     // Remembered briefly: a webhook's own retries are spaced far wider than this, so the cache only
     // merges bursts, such as every pending delivery of one tenant hitting the same dead nameserver.
-    if (this.negativeTtlMs > 0) this.cache.set(key, { expiresAt: now + this.negativeTtlMs, error });
+    if (this.negativeTtlMs > 0) this.cache.set(key, { error }, { ttl: this.negativeTtlMs });
     throw error;
   }
 

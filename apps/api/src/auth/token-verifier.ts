@@ -1,14 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { hashTokenSecret, Principal, TOKEN_CACHE_TTL_MS, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix/auth';
+import { TtlCache, ttlCache } from '@pollarix/common';
 import { Database } from '@pollarix/database';
 import { InjectRedis, RedisConnection } from '@pollarix/redis';
 
 type Verified = Omit<Principal, 'via'>;
-
-interface Entry {
-  principal: Verified;
-  expiresAt: number;
-}
 
 const MAX_ENTRIES = 10_000;
 
@@ -21,8 +17,8 @@ const MAX_ENTRIES = 10_000;
 export class CachedTokenVerifier implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CachedTokenVerifier.name);
   private readonly tokens: TokenService;
-  private readonly byHash = new Map<string, Entry>();
-  private readonly byId = new Map<string, Entry>();
+  private readonly byHash = ttlCache<string, Verified>({ max: MAX_ENTRIES, ttlMs: TOKEN_CACHE_TTL_MS });
+  private readonly byId = ttlCache<string, Verified>({ max: MAX_ENTRIES, ttlMs: TOKEN_CACHE_TTL_MS });
   private subscriber?: RedisConnection;
 
   constructor(
@@ -48,37 +44,27 @@ export class CachedTokenVerifier implements OnModuleInit, OnModuleDestroy {
 
   async verify(secret: string): Promise<Verified | null> {
     const hash = hashTokenSecret(secret);
-    const cached = this.fresh(this.byHash, hash);
+    const cached = this.byHash.get(hash);
     if (cached) return cached;
     const principal = await this.tokens.verify(secret);
-    if (principal) this.remember(this.byHash, hash, principal);
+    if (principal) this.byHash.set(hash, principal);
     return principal;
   }
 
   async findActive(tokenId: string): Promise<Verified | null> {
-    const cached = this.fresh(this.byId, tokenId);
+    const cached = this.byId.get(tokenId);
     if (cached) return cached;
     const principal = await this.tokens.findActive(tokenId);
-    if (principal) this.remember(this.byId, tokenId, principal);
+    if (principal) this.byId.set(tokenId, principal);
     return principal;
   }
 
   evict(tokenId: string): void {
-    for (const map of [this.byHash, this.byId]) {
-      for (const [key, entry] of map) if (entry.principal.tokenId === tokenId) map.delete(key);
-    }
+    for (const cache of [this.byHash, this.byId]) evictToken(cache, tokenId);
   }
+}
 
-  private fresh(map: Map<string, Entry>, key: string): Verified | null {
-    const entry = map.get(key);
-    if (!entry) return null;
-    if (entry.expiresAt > Date.now()) return entry.principal;
-    map.delete(key);
-    return null;
-  }
-
-  private remember(map: Map<string, Entry>, key: string, principal: Verified): void {
-    if (map.size >= MAX_ENTRIES) map.clear();
-    map.set(key, { principal, expiresAt: Date.now() + TOKEN_CACHE_TTL_MS });
-  }
+function evictToken(cache: TtlCache<string, Verified>, tokenId: string): void {
+  const keys = [...cache.entries()].filter(([, principal]) => principal.tokenId === tokenId).map(([key]) => key);
+  for (const key of keys) cache.delete(key);
 }

@@ -1,15 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ttlCache } from '@pollarix/common';
 import { Webhook, WEBHOOKS_CHANGED_CHANNEL } from '@pollarix/database';
 import { InjectRedis, RedisConnection } from '@pollarix/redis';
 
 /** Bound on staleness should a change announcement be missed (Redis reconnecting). */
 export const WEBHOOK_LIST_TTL_MS = 5_000;
 const MAX_DEPARTMENTS = 5_000;
-
-interface Entry {
-  webhooks: Webhook[];
-  expiresAt: number;
-}
 
 /**
  * The decrypted webhook list of recently read departments, so that the hot GET costs no PostgreSQL
@@ -19,7 +15,7 @@ interface Entry {
 @Injectable()
 export class WebhookListCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(WebhookListCache.name);
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = ttlCache<string, Webhook[]>({ max: MAX_DEPARTMENTS, ttlMs: WEBHOOK_LIST_TTL_MS });
   private readonly generations = new Map<string, number>();
   private subscriber?: RedisConnection;
 
@@ -41,14 +37,11 @@ export class WebhookListCache implements OnModuleInit, OnModuleDestroy {
   }
 
   async list(departmentId: string, load: () => Promise<Webhook[]>): Promise<Webhook[]> {
-    const entry = this.entries.get(departmentId);
-    if (entry && entry.expiresAt > Date.now()) return entry.webhooks;
+    const cached = this.entries.get(departmentId);
+    if (cached !== undefined) return cached;
     const generation = this.generations.get(departmentId) ?? 0;
     const webhooks = await load();
-    if ((this.generations.get(departmentId) ?? 0) === generation) {
-      if (this.entries.size >= MAX_DEPARTMENTS) this.entries.clear();
-      this.entries.set(departmentId, { webhooks, expiresAt: Date.now() + WEBHOOK_LIST_TTL_MS });
-    }
+    if ((this.generations.get(departmentId) ?? 0) === generation) this.entries.set(departmentId, webhooks);
     return webhooks;
   }
 

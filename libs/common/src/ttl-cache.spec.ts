@@ -1,0 +1,32 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ttlCache } from './ttl-cache';
+
+describe('ttlCache', () => {
+  it('drops the least recently used entry past max', () => {
+    const cache = ttlCache<string, number>({ max: 2, ttlMs: 60_000 });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1); // a is now the most recent
+    cache.set('c', 3);
+    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([1, undefined, 3]);
+  });
+
+  it('forgets an entry once its TTL has passed, and a read does not extend it', async () => {
+    const cache = ttlCache<string, number>({ max: 10, ttlMs: 40 });
+    cache.set('a', 1);
+    await sleep(10);
+    expect(cache.get('a')).toBe(1);
+    await sleep(60);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it("keeps an entry for the TTL given to set, over the cache's", async () => {
+    const cache = ttlCache<string, number>({ max: 10, ttlMs: 0 });
+    cache.set('short', 1, { ttl: 20 });
+    cache.set('forever', 2);
+    await sleep(50);
+    expect(cache.get('short')).toBeUndefined();
+    expect(cache.get('forever')).toBe(2);
+  });
+});
