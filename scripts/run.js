@@ -4,6 +4,7 @@
  *
  *   start                      install if needed, build if needed, then `cli dev` (PostgreSQL, Redis, API, worker)
  *   test [jest args…]          install/build if needed, run jest, end with the line "N passed, N failed"
+ *   test:unit [jest args…]     the same for jest's unit project only (no build, no PostgreSQL/Redis)
  *   cli <args…>                the service's CLI (dist/apps/cli/main.js)
  *   migration:run | migration:revert | migration:generate <Name>
  *   bench:<name> [args…]       bench/<name>.ts (or <name>.bench.ts) under ts-node
@@ -178,13 +179,14 @@ function bench(file, args) {
 
 function main() {
   const [command, ...args] = process.argv.slice(2);
-  const known = ['start', 'test', 'cli', 'migration:run', 'migration:revert', 'migration:generate'];
+  const known = ['start', 'test', 'test:unit', 'cli', 'migration:run', 'migration:revert', 'migration:generate'];
   if (!command || (!known.includes(command) && !command.startsWith('bench:'))) {
     log(`usage: node scripts/run.js <${known.join('|')}|bench:<name>> [args…]`);
     process.exit(64);
   }
   const benchmark = command.startsWith('bench:') ? benchFile(command.slice('bench:'.length)) : undefined;
   ensureDependencies();
+  if (command === 'test:unit') return test(['--selectProjects', 'unit', ...args]);
   ensureBuild();
   switch (command) {
     case 'start':

@@ -12,20 +12,21 @@ describe('ttlCache', () => {
   });
 
   it('forgets an entry once its TTL has passed, and a read does not extend it', async () => {
-    const cache = ttlCache<string, number>({ max: 10, ttlMs: 40 });
+    const cache = ttlCache<string, number>({ max: 10, ttlMs: 300 });
     cache.set('a', 1);
-    await sleep(10);
     expect(cache.get('a')).toBe(1);
-    await sleep(60);
+    expect(cache.getRemainingTTL('a')).toBeLessThanOrEqual(300);
+    await sleep(400);
     expect(cache.get('a')).toBeUndefined();
     expect(cache.size).toBe(0);
   });
 
   it("keeps an entry for the TTL given to set, over the cache's", async () => {
     const cache = ttlCache<string, number>({ max: 10, ttlMs: 0 });
-    cache.set('short', 1, { ttl: 20 });
+    cache.set('short', 1, { ttl: 100 });
     cache.set('forever', 2);
-    await sleep(50);
+    expect(cache.get('short')).toBe(1);
+    await sleep(200);
     expect(cache.get('short')).toBeUndefined();
     expect(cache.get('forever')).toBe(2);
   });
