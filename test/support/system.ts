@@ -86,8 +86,9 @@ export interface WorkerProcess {
 
 /** A built worker (dist/apps/worker/main.js) as its own process; resolves once it logged "worker ready". */
 export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  // As shipped: the image and `npm start` run workers with these node flags.
-  return spawnApp('worker', env, 'worker ready', WORKER_NODE_FLAGS);
+  // As shipped: the image and `npm start` run workers with these node flags. Any free port for health
+  // and metrics unless the test names one: test files run side by side, and 9464 may be taken.
+  return spawnApp('worker', { WORKER_HTTP_PORT: '0', ...env }, 'worker ready', WORKER_NODE_FLAGS);
 }
 
 /** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens. */

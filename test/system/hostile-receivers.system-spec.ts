@@ -34,10 +34,13 @@ import { AttemptDetail, createTenant, deliveryDetail, describeStatuses, Delivery
  * The healthy department's bound: alone, 20-40 deliveries to a receiver answering at once succeed (in
  * the log) in well under a second here; 5 s is the attempt timeout, so a healthy delivery that had to
  * wait for a hostile attempt to end (a slot, a batch) would need about that long or more, while a
- * noisy 2-core machine still has ~5x headroom. Today's failure (a poisoned log batch) is not a matter of
- * time: those deliveries stay `pending` and are re-sent by the sweeper.
+ * noisy 2-core machine still has ~5x headroom. On a machine so busy that the same deliveries alone take
+ * over a second and a half (measured in beforeAll), the bound is three times that instead: what it
+ * guards is a wait for hostile attempts, not the machine's speed. Today's failure (a poisoned log
+ * batch) is not a matter of time: those deliveries stay `pending` and are re-sent by the sweeper.
  */
-const HEALTHY_BOUND_MS = 5_000;
+const HEALTHY_FLOOR_MS = 5_000;
+let HEALTHY_BOUND_MS = HEALTHY_FLOOR_MS;
 /** Worst hostile case: 3 hanging attempts of 5 s + 2 retry delays of ≤ 1.2 s + log flush ≈ 18 s; 2x for the machine. */
 const HOSTILE_FINAL_BOUND_MS = 40_000;
 const ATTEMPTS = 3;
@@ -201,6 +204,14 @@ describe('hostile receivers: one department endpoint never stalls, starves or po
     api = await startApi(env);
     worker = await spawnWorker(env);
     publisher = await api.token(['*'], ['events:publish']);
+    // Baseline: 40 deliveries of one healthy department alone, on this machine as it is now.
+    const alone = await receiver(startHealthyReceiver);
+    const tenant = await createTenant(api, [alone.url], 'baseline');
+    const publishedAt = Date.now();
+    await publishEvents(api, publisher, tenant.dept, 40);
+    const baseline = await expectUndisturbed(api, tenant, alone, 40, publishedAt, 60_000);
+    HEALTHY_BOUND_MS = Math.max(HEALTHY_FLOOR_MS, 3 * baseline);
+    console.log(`hostile-receivers: 40 deliveries alone took ${baseline} ms; the other department's bound is ${HEALTHY_BOUND_MS} ms`);
   });
   afterAll(async () => {
     await worker?.stop();
