@@ -1,8 +1,8 @@
 import { cli, requireBuiltCli, ROOT } from './support/cli';
-import { freePort, isListening } from '@pollarix/devinfra';
+import { freePort, isListening, relocatedDataDir } from '@pollarix/devinfra';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { call, startApi } from './support/api-harness';
 import { uniqueName } from './support/infra';
@@ -163,6 +163,8 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
       expect(await isListening(port)).toBe(false);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+      // As root in a clone the postgres user cannot enter, the cluster lived outside it.
+      rmSync(dirname(relocatedDataDir(join(dataDir, 'postgres'))), { recursive: true, force: true });
     }
   });
 });

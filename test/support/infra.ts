@@ -1,8 +1,8 @@
 import { dataSourceOptions } from '@pollarix/database';
-import { ensureRedisServerBinary, freePort, isProcessAlive, LocalService, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
+import { ensureRedisServerBinary, freePort, isProcessAlive, LocalService, relocatedDataDir, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 
@@ -22,7 +22,8 @@ export async function startTestPostgres(name = `postgres-${process.pid}`): Promi
   rmSync(dataDir, { recursive: true, force: true });
   const port = await freePort();
   const service = await startLocalPostgres({ dataDir, port, database: 'pollarix_test', persistent: false });
-  return { ...service, dataDir };
+  // As root in a clone the postgres user cannot enter, the data lives outside the clone (service.dataDir).
+  return { ...service, dataDir: service.dataDir ?? dataDir };
 }
 
 /** A redis-server on a free port (or the given one, e.g. to restart it in place) with its data under .data/test. */
@@ -52,13 +53,15 @@ export async function runMigrations(databaseUrl: string): Promise<void> {
   }
 }
 
-/** Data directories left by runs that were killed (their pid is gone). */
+/** Data directories left by runs that were killed (their pid is gone), in the clone and in their stand-in folder. */
 export function removeStaleTestData(): void {
-  if (!existsSync(TEST_DATA_DIR)) return;
-  for (const name of readdirSync(TEST_DATA_DIR)) {
-    const match = /^(?:postgres|redis)-(\d+)$/.exec(name);
-    if (match && Number(match[1]) !== process.pid && !isProcessAlive(Number(match[1]))) {
-      rmSync(join(TEST_DATA_DIR, name), { recursive: true, force: true });
+  for (const folder of [TEST_DATA_DIR, dirname(relocatedDataDir(join(TEST_DATA_DIR, 'postgres')))]) {
+    if (!existsSync(folder)) continue;
+    for (const name of readdirSync(folder)) {
+      const match = /^(?:postgres|redis)-(\d+)$/.exec(name);
+      if (match && Number(match[1]) !== process.pid && !isProcessAlive(Number(match[1]))) {
+        rmSync(join(folder, name), { recursive: true, force: true });
+      }
     }
   }
 }

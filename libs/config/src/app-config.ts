@@ -47,8 +47,9 @@ export class AppConfig {
   readonly eventRetentionMs!: number;
   readonly migrationsRun!: boolean;
   readonly logLevel!: string;
-  readonly devPostgresPort!: number;
-  readonly devRedisPort!: number;
+  /** Ports of the local PostgreSQL and Redis of `npm start`; unset: derived from DATA_DIR's path (one stack per clone). */
+  readonly devPostgresPort?: number;
+  readonly devRedisPort?: number;
 
   constructor(values: Omit<AppConfig, 'isProduction'>) {
     Object.assign(this, values);
@@ -120,7 +121,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     eventRetentionMs: parseDuration(env.EVENT_RETENTION ?? '30d')!,
     migrationsRun: env.MIGRATIONS_RUN ?? false,
     logLevel: env.LOG_LEVEL ?? 'info',
-    devPostgresPort: env.DEV_POSTGRES_PORT ?? 54329,
-    devRedisPort: env.DEV_REDIS_PORT ?? 63799,
+    devPostgresPort: env.DEV_POSTGRES_PORT,
+    devRedisPort: env.DEV_REDIS_PORT,
   });
 }

@@ -152,6 +152,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   DATA_DIR?: string;
 
+  /** Unset: derived from DATA_DIR's absolute path, one stack per clone (see @pollarix/devinfra stack.ts). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
   DEV_POSTGRES_PORT?: number;
 

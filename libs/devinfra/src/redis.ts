@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { LocalService } from './postgres';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { LocalService, PortTakenError } from './postgres';
 import { isListening, waitFor } from './ports';
 
 export interface RedisOptions {
@@ -33,13 +34,54 @@ export function ensureRedisServerBinary(log: (line: string) => void = () => unde
   );
 }
 
+/** The data folder (`CONFIG GET dir`) of the Redis answering on 127.0.0.1:port, if any answers. */
+export function redisDataDirectory(port: number, timeoutMs = 2000): Promise<string | undefined> {
+  return new Promise((resolvePromise) => {
+    const socket = new Socket();
+    let reply = '';
+    const done = (dir: string | undefined) => {
+      socket.destroy();
+      resolvePromise(dir);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('utf8');
+      if (reply.startsWith('-')) return done(undefined); // an error (CONFIG renamed, auth…): not a known server
+      // *2\r\n$3\r\ndir\r\n$<n>\r\n<dir>\r\n (RESP2) or %1\r\n… (RESP3)
+      const match = /\$3\r\ndir\r\n\$(\d+)\r\n/.exec(reply);
+      if (match) {
+        const start = match.index + match[0].length;
+        const length = Number(match[1]);
+        if (Buffer.byteLength(reply.slice(start)) >= length + 2) done(reply.slice(start, start + length));
+      } else if (/^\*0\r\n/.test(reply)) done(undefined);
+    });
+    socket.connect(port, '127.0.0.1', () => socket.write('*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n'));
+  });
+}
+
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /**
- * A local redis-server with data under `dataDir` (AOF on, noeviction, loopback only). An existing
- * server on the port (another `npm start`) is reused and left running.
+ * A local redis-server with data under `dataDir` (AOF on, noeviction, loopback only). When this data
+ * folder's own server already serves the port (another `npm start` of the same clone) it is reused and
+ * left running; any other server on the port is never used (PortTakenError).
  */
 export async function startLocalRedis(options: RedisOptions): Promise<LocalService> {
   const url = `redis://127.0.0.1:${options.port}`;
-  if (await isListening(options.port)) return { url, stop: async () => undefined };
+  if (await isListening(options.port)) {
+    const served = await redisDataDirectory(options.port);
+    if (served === undefined || realOrResolved(served) !== realOrResolved(options.dataDir)) {
+      throw new PortTakenError(options.port, served === undefined ? 'a programme that is not this clone\'s Redis' : `the Redis of ${served}`);
+    }
+    return { url, dataDir: options.dataDir, reused: {}, stop: async () => undefined };
+  }
 
   const log = options.log ?? (() => undefined);
   ensureRedisServerBinary(log);
@@ -65,6 +107,7 @@ export async function startLocalRedis(options: RedisOptions): Promise<LocalServi
   return {
     url,
     pid: child.pid,
+    dataDir: options.dataDir,
     stop: async () => {
       if (!exited) child.kill('SIGTERM');
       await exit;
