@@ -1,5 +1,5 @@
 # One image for every role: `api`, `worker`, `migrate`, or `cli …` (see docker-entrypoint.sh).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +8,7 @@ COPY apps ./apps
 COPY libs ./libs
 RUN npx nest build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
