@@ -7,6 +7,8 @@ module.exports = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
   testRegex: '(apps|libs|test)/.*\\.(spec|e2e-spec|system-spec)\\.ts$',
+  // Type errors are `npm run typecheck`'s job (tsc over apps, libs, test and bench), which `npm test` runs before jest:
+  // ts-jest only transpiles, which keeps each test file fast.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   globalSetup: '<rootDir>/test/support/global-setup.ts',
