@@ -36,7 +36,10 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
   });
 
   const eventRows = (where: string, value: string) =>
-    dataSource.query<{ id: string; department_id: string; type: string; data: Record<string, unknown>; occurred_at: Date }[]>(`SELECT id, department_id, type, data, occurred_at FROM events WHERE ${where} = $1`, [value]);
+    dataSource.query<{ id: string; department_id: string; type: string; data: Record<string, unknown>; occurred_at: Date }[]>(
+      `SELECT id, department_id, type, data, occurred_at FROM events WHERE ${where} = $1`,
+      [value],
+    );
 
   describe('event publish', () => {
     it('stores the event, queues its fan-out and prints it as JSON', async () => {

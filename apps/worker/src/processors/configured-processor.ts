@@ -19,9 +19,8 @@ export abstract class ConfiguredProcessor extends WorkerHost implements OnApplic
     this.worker.on('error', () => undefined);
     // Not awaited: run() resolves only when the worker closes. It rejects only when it cannot start (no
     // processor, already running); say so instead of an unhandled rejection, as BullMQ's own autorun does.
-    void this.worker.run().catch((error: unknown) =>
-      new Logger(this.constructor.name).error(`The ${this.worker.name} queue worker stopped: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    const failed = (error: unknown) => new Logger(this.constructor.name).error(`The ${this.worker.name} queue worker stopped: ${(error as Error)?.message ?? error}`);
+    void this.worker.run().catch(failed);
   }
 
   /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */
