@@ -14,6 +14,8 @@ const shared = {
   rootDir: '.',
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // Type errors are `npm run typecheck`'s job (tsc over apps, libs, test and bench), which `npm test` runs before jest:
+  // ts-jest only transpiles, which keeps each test file fast.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
 };

@@ -195,7 +195,7 @@ const q = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
  * (delivery_attempts.requested_at, after the delivery row's created_at), relative to the first publish.
  */
 async function stageReport(ctx: Context, departmentId: string, webhookId: string, startEpochMs: number, withSentAt: boolean): Promise<string> {
-  const [e] = (await ctx.dataSource.query(
+  const [e] = await ctx.dataSource.query<Record<string, unknown>[]>(
     `SELECT 1000 * extract(epoch FROM max(created_at)) AS last_stored,
             1000 * extract(epoch FROM max(fanned_out_at)) AS last_fanned,
             1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fanned_out_at - created_at)) AS fan_p50,
@@ -204,8 +204,8 @@ async function stageReport(ctx: Context, departmentId: string, webhookId: string
                              percentile_cont(0.99) WITHIN GROUP (ORDER BY 1000 * extract(epoch FROM created_at) - (data->>'sentAt')::float8) AS store_p99` : ''}
        FROM events WHERE department_id = $1`,
     [departmentId],
-  )) as Record<string, unknown>[];
-  const [d] = (await ctx.dataSource.query(
+  );
+  const [d] = await ctx.dataSource.query<Record<string, unknown>[]>(
     `SELECT 1000 * extract(epoch FROM max(a.requested_at)) AS last_sent,
             1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.requested_at - d.created_at)) AS queue_p50,
             1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM a.requested_at - d.created_at)) AS queue_p99,
@@ -213,7 +213,7 @@ async function stageReport(ctx: Context, departmentId: string, webhookId: string
        FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
       WHERE d.webhook_id = $1`,
     [webhookId],
-  )) as Record<string, unknown>[];
+  );
   const at = (v: unknown) => `+${fmt((q(v) - startEpochMs) / 1000, 2)} s`;
   const ms = (v: unknown) => `${fmt(q(v), 1)}`;
   return (

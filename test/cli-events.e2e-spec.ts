@@ -36,9 +36,10 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
   });
 
   const eventRows = (where: string, value: string) =>
-    dataSource.query(`SELECT id, department_id, type, data, occurred_at FROM events WHERE ${where} = $1`, [value]) as Promise<
-      { id: string; department_id: string; type: string; data: Record<string, unknown>; occurred_at: Date }[]
-    >;
+    dataSource.query<{ id: string; department_id: string; type: string; data: Record<string, unknown>; occurred_at: Date }[]>(
+      `SELECT id, department_id, type, data, occurred_at FROM events WHERE ${where} = $1`,
+      [value],
+    );
 
   describe('event publish', () => {
     it('stores the event, queues its fan-out and prints it as JSON', async () => {
@@ -160,7 +161,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     }
 
     const statusOf = async (ids: string[]) =>
-      Object.fromEntries(((await dataSource.query('SELECT id, status FROM deliveries WHERE id = ANY($1)', [ids])) as { id: string; status: string }[]).map((r) => [r.id, r.status]));
+      Object.fromEntries((await dataSource.query<{ id: string; status: string }[]>('SELECT id, status FROM deliveries WHERE id = ANY($1)', [ids])).map((r) => [r.id, r.status]));
 
     it('re-queues exactly the failed and cancelled deliveries created in [since, until)', async () => {
       const department = uniqueName('dept_cli_rec');

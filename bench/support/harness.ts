@@ -185,7 +185,7 @@ export interface BenchOptions {
   /** The whole run, whatever happens. */
   watchdogMs: number;
   /** The measurements: push failures to ctx.failures (the exit code says whether there were any). */
-  run(ctx: Context): Promise<void>;
+  run: (ctx: Context) => Promise<void>;
 }
 
 async function main({ name, watchdogMs, run }: BenchOptions): Promise<void> {
@@ -207,7 +207,10 @@ async function main({ name, watchdogMs, run }: BenchOptions): Promise<void> {
       await infra?.stop().catch(() => undefined);
       rmSync(scratch, { recursive: true, force: true });
       process.exit(1);
-    })();
+    })().catch((error: unknown) => {
+      console.error(`emergency stop failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {

@@ -322,9 +322,16 @@ function admitsMajor(range: string, major: number): boolean {
       else if (op === '>') raise(next(precision - 1));
       else if (op === '<') lower(floor);
       else if (op === '<=') lower(next(precision - 1));
-      else if (op === '^') (raise(floor), lower(next(0)));
-      else if (op === '~') (raise(floor), lower(next(Math.min(precision - 1, 1))));
-      else (raise(floor), lower(next(precision - 1)));
+      else if (op === '^') {
+        raise(floor);
+        lower(next(0));
+      } else if (op === '~') {
+        raise(floor);
+        lower(next(Math.min(precision - 1, 1)));
+      } else {
+        raise(floor);
+        lower(next(precision - 1));
+      }
     }
     return compare(low, high) < 0;
   });

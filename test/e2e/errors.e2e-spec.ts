@@ -4,15 +4,16 @@ const valid = { name: 'Hook', url: 'https://example.com/hook', events: ['SURVEY_
 const path = (dept: string) => `/department/${dept}/webhook/`;
 
 /** Every error body: the reference's format, one detail per problem, nothing internal. */
-function expectErrorFormat(body: any, status: number, type?: string): void {
+function expectErrorFormat(body: unknown, status: number, type?: string): void {
   expect(body).toEqual({ status, detail: expect.any(Array) });
-  expect(body.detail.length).toBeGreaterThan(0);
-  for (const item of body.detail) {
+  const { detail } = body as { detail: { msg: unknown; type: unknown }[] };
+  expect(detail.length).toBeGreaterThan(0);
+  for (const item of detail) {
     expect(typeof item.msg).toBe('string');
     expect(typeof item.type).toBe('string');
     expect(Object.keys(item).every((k) => ['msg', 'type', 'loc'].includes(k))).toBe(true);
   }
-  if (type) expect(body.detail.map((d: { type: string }) => d.type)).toContain(type);
+  if (type) expect(detail.map((d) => d.type)).toContain(type);
   expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/);
 }
 

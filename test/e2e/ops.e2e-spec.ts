@@ -28,7 +28,7 @@ describe('operations on the API', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     return line ? Number(line.slice(series.length + 1)) : 0;
   };
-  const logged = (): Record<string, any>[] => lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const logged = (): Record<string, unknown>[] => lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
   describe('health', () => {
     it('answers /health/live and /health/ready without credentials', async () => {
@@ -106,7 +106,7 @@ describe('operations on the API', () => {
   });
 
   describe('/admin/queues (bull-board)', () => {
-    const expectError = (res: { status: number; body: any }, status: number, type: string) => {
+    const expectError = (res: { status: number; body: unknown }, status: number, type: string) => {
       expect(res.status).toBe(status);
       expect(res.body).toEqual({ status, detail: [{ msg: expect.any(String), type }] });
     };

@@ -36,7 +36,7 @@ const anyBody = fc.oneof(
   { weight: 1, arbitrary: fc.string().map((raw) => ({ raw })) },
 );
 
-function expectErrorOrSuccess(status: number, body: any): void {
+function expectErrorOrSuccess(status: number, body: { detail: { msg?: unknown; type?: unknown }[] }): void {
   expect(status).toBeLessThan(500);
   if (status >= 400) {
     expect(body).toEqual({ status, detail: expect.any(Array) });

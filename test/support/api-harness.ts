@@ -60,6 +60,7 @@ export function uniqueDepartment(label = 'dept'): string {
   return uniqueName(label);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a response body is untyped JSON; tests read the fields they assert on
 export interface JsonResponse<T = any> {
   status: number;
   headers: Headers;
@@ -67,6 +68,7 @@ export interface JsonResponse<T = any> {
 }
 
 /** fetch with a JSON body and a parsed answer; `raw` sends a body string as it is. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as JsonResponse: untyped JSON unless the caller names a type
 export async function call<T = any>(
   baseUrl: string,
   method: string,

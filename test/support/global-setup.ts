@@ -15,7 +15,6 @@ export interface TestInfraState {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __POLLARIX_TEST_INFRA__: TestInfraState | undefined;
 }
 

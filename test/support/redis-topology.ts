@@ -88,8 +88,8 @@ export class RedisProcesses {
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     this.children.push({ child, exited });
     await waitFor(async () => child.exitCode !== null || (await isListening(port)), 15_000, `redis-server on ${port}`);

@@ -1,3 +1,4 @@
+import type { JsonResponse } from '../support/api-harness';
 import { freePort, isListening, isProcessAlive, relocatedDataDir, waitFor } from '@pollarix/devinfra';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
@@ -60,8 +61,8 @@ async function npmStart(clone: Clone): Promise<Started> {
   const port = await freePort();
   const child = spawn('npm', ['start'], { cwd: clone.dir, env: newcomerEnv(port), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const started: Partial<Started> = { child, output: () => text };
   running.push(started as Started);
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -85,7 +86,7 @@ async function npmStart(clone: Clone): Promise<Started> {
  */
 async function stop(started: Started): Promise<string> {
   const { child } = started;
-  const outcome = () => (child.signalCode ?? `exit code ${child.exitCode}`) as string;
+  const outcome = () => (child.signalCode ?? `exit code ${child.exitCode}`);
   if (child.exitCode !== null || child.signalCode !== null) return outcome();
   const exited = new Promise<string>((resolve) => child.once('exit', () => resolve(outcome())));
   try {
@@ -115,7 +116,7 @@ async function expectStopped(ports: number[]): Promise<void> {
   await waitFor(async () => !(await Promise.all(ports.map((port) => isListening(port)))).some(Boolean), 30_000, `ports ${ports.join(', ')} to close`);
 }
 
-async function api(started: Started, method: string, path: string, body?: unknown, token = started.token): Promise<{ status: number; body: any }> {
+async function api(started: Started, method: string, path: string, body?: unknown, token = started.token): Promise<Omit<JsonResponse, 'headers'>> {
   const res = await fetch(`${started.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },

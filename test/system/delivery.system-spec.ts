@@ -1,6 +1,6 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
-import { Receiver, startReceiver } from '../support/receiver';
+import { startReceiver } from '../support/receiver';
 import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
 
 const completedData = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };

@@ -111,10 +111,7 @@ describe('scaling: 2 API processes and workers that come and go', () => {
     expect(await terminated).toBe(0);
 
     const countByStatus = async () =>
-      (await admin.db.dataSource.query(`SELECT status, count(*)::int AS n FROM deliveries WHERE department_id = $1 GROUP BY status ORDER BY status`, [dept])) as {
-        status: string;
-        n: number;
-      }[];
+      await admin.db.dataSource.query<{ status: string; n: number }[]>(`SELECT status, count(*)::int AS n FROM deliveries WHERE department_id = $1 GROUP BY status ORDER BY status`, [dept]);
     await waitUntil(`all ${EVENTS * 2} deliveries succeeded`, async () => {
       const rows = await countByStatus();
       return rows.length === 1 && rows[0].status === 'succeeded' && rows[0].n === EVENTS * 2;

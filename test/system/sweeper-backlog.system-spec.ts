@@ -81,7 +81,7 @@ describe('the sweeper reaches every stuck item', () => {
     }
   }
 
-  const count = async (sql: string, params: unknown[]): Promise<number> => Number(((await api.db.dataSource.query(sql, params)) as { n: string }[])[0].n);
+  const count = async (sql: string, params: unknown[]): Promise<number> => Number((await api.db.dataSource.query<{ n: string }[]>(sql, params))[0].n);
   const metric = (text: string, name: string, kind: string): number => Number(new RegExp(`^${name}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 
   it(`Redis flushed under ${DELIVERIES} pending deliveries: all are re-queued and delivered, progress in the log and metrics`, async () => {
@@ -110,10 +110,10 @@ describe('the sweeper reaches every stuck item', () => {
     const total = DELIVERIES + PUBLISHED * 2;
     // And the event walk's page (EventRepository.findNotFannedOutPage) a range scan of IDX_events_pending_fan_out.
     await api.db.dataSource.query('ANALYZE events');
-    const eventPlan = ((await api.db.dataSource.query(
+    const eventPlan = (await api.db.dataSource.query<{ 'QUERY PLAN': string }[]>(
       `EXPLAIN SELECT id FROM events WHERE fanned_out_at IS NULL AND created_at < now() AND (created_at, id) > ('-infinity'::timestamptz, 'evt_')
         ORDER BY created_at, id LIMIT 1000`,
-    )) as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
+    )).map((r) => r['QUERY PLAN']).join('\n');
     expect(eventPlan).toMatch(/Index Scan using "?IDX_events_pending_fan_out"?/);
 
     await stack.restartRedis({ hard: true, wipe: true });

@@ -44,7 +44,7 @@ describe('worker operations: health, metrics and attempt logs', () => {
     return line ? Number(line.slice(series.length + 1)) : 0;
   };
   /** The worker's complete JSON lines so far (pino, one object per line). */
-  const jsonLines = (output = worker.output): Record<string, any>[] =>
+  const jsonLines = (output = worker.output): { msg: string; context: string; [field: string]: unknown }[] =>
     output
       .join('')
       .split('\n')

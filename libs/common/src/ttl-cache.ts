@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
  * expiring after a TTL (the cache's, or one given to `set(key, value, { ttl })`). An expired entry is
  * never returned: `get` and `has` drop it; it counts in `size` until then.
  */
-export type TtlCache<K extends {}, V extends {}> = LRUCache<K, V>;
+export type TtlCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>> = LRUCache<K, V>;
 
 export interface TtlCacheOptions {
   /** Most entries kept; past it the least recently used goes. */
@@ -14,6 +14,6 @@ export interface TtlCacheOptions {
   ttlMs: number;
 }
 
-export function ttlCache<K extends {}, V extends {}>({ max, ttlMs }: TtlCacheOptions): TtlCache<K, V> {
+export function ttlCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>>({ max, ttlMs }: TtlCacheOptions): TtlCache<K, V> {
   return new LRUCache<K, V>({ max, ttl: ttlMs, updateAgeOnGet: false, allowStale: false });
 }

@@ -141,8 +141,8 @@ function run(command: string, args: string[], placement: PostgresPlacement, log:
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(placement.owner ? { uid: placement.owner.uid, gid: placement.owner.gid } : {}),
   });
-  child.stdout!.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
-  child.stderr!.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
+  child.stdout.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
+  child.stderr.on('data', (chunk: Buffer) => log(chunk.toString().trim()));
   return child;
 }
 

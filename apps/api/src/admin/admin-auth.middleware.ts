@@ -19,6 +19,6 @@ export function requireAdmin(req: Request, res: Response, next: NextFunction): v
     if (!principal.scopes.includes('admin')) return next(AppError.forbidden('This token lacks the admin scope'));
     (req as Request & { user: Principal }).user = principal;
     next();
-  });
-  (authenticate as (req: Request, res: Response, next: NextFunction) => void)(req, res, next);
+  }) as (req: Request, res: Response, next: NextFunction) => void;
+  authenticate(req, res, next);
 }

@@ -41,7 +41,7 @@ export class ApiAuthGuard extends AuthGuard(['bearer', 'session']) {
     return true;
   }
 
-  override handleRequest<T>(error: unknown, user: T | false): T {
+  override handleRequest<T>(error: Error | null, user: T | false): T {
     if (error) throw error;
     if (!user) throw AppError.unauthorized('Missing or invalid credentials');
     return user;

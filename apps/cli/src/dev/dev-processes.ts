@@ -59,7 +59,11 @@ export class DevProcesses {
   stop(code: number): Promise<number> {
     if (!this.stopping) {
       this.stopping = this.shutdown(code);
-      void this.stopping.then(this.resolveStopped);
+      // shutdown() handles each step's failure; should it still reject, `stopped` must settle all the same.
+      void this.stopping.then(this.resolveStopped, (error: unknown) => {
+        this.say(`stopping failed: ${errorMessage(error)}`);
+        this.resolveStopped(1);
+      });
     }
     return this.stopping;
   }

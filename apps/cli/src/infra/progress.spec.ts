@@ -37,6 +37,7 @@ describe('progress', () => {
     bar.update(1);
     bar.update(2);
     bar.finish();
+    // eslint-disable-next-line no-control-regex -- the terminal's erase-line sequence (ESC [K) is what is checked
     expect(out.text().split('\n')).toEqual([expect.stringMatching(/^\rRe-queued \[.*\] 1\/2 50%\x1b\[K\rRe-queued \[.*\] 2\/2 100%\x1b\[K$/), '']);
   });
 });

@@ -55,6 +55,6 @@ export function registerMigration(indexSource: string, className: string, fileBa
   const imports = [...withArray.matchAll(/^import .*;$/gm)];
   if (imports.length === 0) return `${importLine}\n${withArray}`;
   const last = imports[imports.length - 1];
-  const at = last.index! + last[0].length;
+  const at = last.index + last[0].length;
   return `${withArray.slice(0, at)}\n${importLine}${withArray.slice(at)}`;
 }

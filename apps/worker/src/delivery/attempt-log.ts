@@ -4,6 +4,7 @@ import { WorkerMetrics } from '../ops/worker-metrics';
 import { MicroBatcher } from './micro-batcher';
 
 /** A database error as one readable line (it may quote what could not be stored). */
+// eslint-disable-next-line no-control-regex -- replacing control characters is the point
 const describe = (error: unknown): string => String((error as Error)?.message ?? error).replace(/[\u0000-\u001f]+/g, ' ').slice(0, 200);
 
 /**

@@ -1,5 +1,5 @@
 import { WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { AppConfig } from '@pollarix/config';
 
 /**
@@ -17,7 +17,10 @@ export abstract class ConfiguredProcessor extends WorkerHost implements OnApplic
     this.worker.opts.lockDuration = this.config.queueLockDurationMs;
     this.worker.opts.stalledInterval = this.config.queueLockDurationMs;
     this.worker.on('error', () => undefined);
-    void this.worker.run();
+    // Not awaited: run() resolves only when the worker closes. It rejects only when it cannot start (no
+    // processor, already running); say so instead of an unhandled rejection, as BullMQ's own autorun does.
+    const failed = (error: unknown) => new Logger(this.constructor.name).error(`The ${this.worker.name} queue worker stopped: ${(error as Error)?.message ?? error}`);
+    void this.worker.run().catch(failed);
   }
 
   /** SIGTERM: stop taking jobs and let the active ones finish while PostgreSQL is still connected. */

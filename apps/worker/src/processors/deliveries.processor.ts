@@ -17,7 +17,7 @@ export class DeliveriesProcessor extends ConfiguredProcessor {
     super(config);
   }
 
-  async process(job: Job<DeliverJob>, token?: string): Promise<string> {
+  async process(job: Job<DeliverJob, string, JobName>, token?: string): Promise<string> {
     switch (job.name) {
       case JobName.Deliver: {
         const result = await this.deliveries.attempt(job.data);

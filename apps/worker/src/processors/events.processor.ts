@@ -15,7 +15,7 @@ export class EventsProcessor extends ConfiguredProcessor {
     super(config);
   }
 
-  async process(job: Job<FanOutJob | LegacyFanOutJob>): Promise<number> {
+  async process(job: Job<FanOutJob | LegacyFanOutJob, number, JobName>): Promise<number> {
     switch (job.name) {
       case JobName.FanOut: {
         const eventIds = 'eventIds' in job.data ? job.data.eventIds : [job.data.eventId];
