@@ -34,7 +34,20 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { Child, startChild } from './support/bench-infra';
 import { cpuLine, fmt, percentile } from './support/format';
-import { abort, baseProbes, childProbe, Context, printMachineBusy, runBench, settle, setupLabel, sleep, startWorker, stopChildren, waitForSink } from './support/harness';
+import {
+  abort,
+  baseProbes,
+  childProbe,
+  Context,
+  printMachineBusy,
+  runBench,
+  settle,
+  setupLabel,
+  sleep,
+  startWorker,
+  stopChildren,
+  waitForSink,
+} from './support/harness';
 import { createWebhook, eventData, PUBLISH_BATCH, publishAll, statusSummary, waitForLogged } from './support/pipeline';
 import { startCpuWindow } from './support/proc-cpu';
 import { CONCURRENCY, EVENTS, int, MAX_WAIT_MS, WARMUP } from './support/settings';
@@ -200,8 +213,12 @@ async function stageReport(ctx: Context, departmentId: string, webhookId: string
             1000 * extract(epoch FROM max(fanned_out_at)) AS last_fanned,
             1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fanned_out_at - created_at)) AS fan_p50,
             1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM fanned_out_at - created_at)) AS fan_p99
-            ${withSentAt ? `, percentile_cont(0.5) WITHIN GROUP (ORDER BY 1000 * extract(epoch FROM created_at) - (data->>'sentAt')::float8) AS store_p50,
-                             percentile_cont(0.99) WITHIN GROUP (ORDER BY 1000 * extract(epoch FROM created_at) - (data->>'sentAt')::float8) AS store_p99` : ''}
+            ${
+              withSentAt
+                ? `, percentile_cont(0.5) WITHIN GROUP (ORDER BY 1000 * extract(epoch FROM created_at) - (data->>'sentAt')::float8) AS store_p50,
+                             percentile_cont(0.99) WITHIN GROUP (ORDER BY 1000 * extract(epoch FROM created_at) - (data->>'sentAt')::float8) AS store_p99`
+                : ''
+            }
        FROM events WHERE department_id = $1`,
     [departmentId],
   );
@@ -375,7 +392,11 @@ async function run(ctx: Context): Promise<void> {
 
   console.log(ctx.report.join('\n'));
   if (ratios.length > 0) {
-    const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+    const median = (values: number[]) =>
+      percentile(
+        [...values].sort((a, b) => a - b),
+        50,
+      );
     const receiver = ratios.map((r) => r.receiver);
     const ratio = median(receiver);
     console.log(

@@ -105,7 +105,10 @@ async function runRound(ctx: Context, n: number): Promise<Round> {
   try {
     await resetBetweenRounds(ctx);
     workers = await startWorkers(ctx, n);
-    sampler = startRssSampler(workers.map((w) => w.pid), RSS_SAMPLE_MS);
+    sampler = startRssSampler(
+      workers.map((w) => w.pid),
+      RSS_SAMPLE_MS,
+    );
     for (const w of workers) atReady.set(w.pid, procStatusBytes(w.pid, 'VmRSS'));
     const publisher = ctx.publisher();
 

@@ -81,7 +81,10 @@ function ensureBuild() {
   const outputs = APPS.map((app) => mtime(path.join(ROOT, 'dist', 'apps', app, 'main.js')));
   const inputs = [
     ...BUILD_INPUTS.map((entry) => path.join(ROOT, entry)),
-    ...fs.readdirSync(ROOT).filter((name) => /^tsconfig.*\.json$/.test(name)).map((name) => path.join(ROOT, name)),
+    ...fs
+      .readdirSync(ROOT)
+      .filter((name) => /^tsconfig.*\.json$/.test(name))
+      .map((name) => path.join(ROOT, name)),
   ];
   if (outputs.every((time) => time !== undefined)) {
     const oldestOutput = Math.min(...outputs);
@@ -140,7 +143,7 @@ function summarize(reportFile, jestStatus) {
 }
 
 /** `npm test` also runs `npm run format:check` (Prettier) before jest. Off until the repository has been formatted once. */
-const FORMAT_CHECK_IN_TEST = false;
+const FORMAT_CHECK_IN_TEST = true;
 
 function test(args) {
   // Static checks first, over the whole repository whatever jest runs: a failed one says so in one line and counts as one failure.
@@ -151,11 +154,10 @@ function test(args) {
     return status !== 0;
   }).length;
   const reportFile = path.join(os.tmpdir(), `pollarix-jest-${process.pid}-${Date.now()}.json`);
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${reportFile}`, ...args],
-    { cwd: ROOT, stdio: 'inherit' },
-  );
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${reportFile}`, ...args], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   const forward = (signal) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -180,11 +182,9 @@ function benchFile(name) {
 }
 
 function bench(file, args) {
-  runForwarding(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', file, ...args],
-    { env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') } },
-  );
+  runForwarding(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', file, ...args], {
+    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+  });
 }
 
 function main() {

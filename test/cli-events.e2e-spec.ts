@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { uniqueName } from './support/infra';
 
-
 const surveyCompleted = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
 
 describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)', () => {
@@ -46,12 +45,26 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const department = uniqueName('dept_cli_evt');
       const id = uniqueName('evt_cli');
       const result = await cli([
-        'event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED',
-        '--data', JSON.stringify(surveyCompleted), '--id', id, '--timestamp', '2026-11-26T10:00:00Z',
+        'event',
+        'publish',
+        '--department',
+        department,
+        '--type',
+        'SURVEY_COMPLETED',
+        '--data',
+        JSON.stringify(surveyCompleted),
+        '--id',
+        id,
+        '--timestamp',
+        '2026-11-26T10:00:00Z',
       ]);
       expect(result).toMatchObject({ code: 0 });
       expect(JSON.parse(result.stdout)).toEqual({
-        id, type: 'SURVEY_COMPLETED', timestamp: '2026-11-26T10:00:00.000Z', departmentId: department, data: surveyCompleted,
+        id,
+        type: 'SURVEY_COMPLETED',
+        timestamp: '2026-11-26T10:00:00.000Z',
+        departmentId: department,
+        data: surveyCompleted,
       });
       expect(await eventRows('id', id)).toEqual([
         { id, department_id: department, type: 'SURVEY_COMPLETED', data: surveyCompleted, occurred_at: new Date('2026-11-26T10:00:00Z') },
@@ -68,8 +81,16 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       await events.remove(fanOutJobId([id]));
 
       const again = await cli([
-        'event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED',
-        '--data', JSON.stringify({ ...surveyCompleted, surveyId: 'srv_other' }), '--id', id,
+        'event',
+        'publish',
+        '--department',
+        department,
+        '--type',
+        'SURVEY_COMPLETED',
+        '--data',
+        JSON.stringify({ ...surveyCompleted, surveyId: 'srv_other' }),
+        '--id',
+        id,
       ]);
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toEqual(JSON.parse(first.stdout));
@@ -91,8 +112,14 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     it('lists every schema problem of the data and stores nothing', async () => {
       const department = uniqueName('dept_cli_evt');
       const result = await cli([
-        'event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED',
-        '--data', JSON.stringify({ responseId: 'rsp_1', completedAt: 'yesterday' }),
+        'event',
+        'publish',
+        '--department',
+        department,
+        '--type',
+        'SURVEY_COMPLETED',
+        '--data',
+        JSON.stringify({ responseId: 'rsp_1', completedAt: 'yesterday' }),
       ]);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
@@ -112,10 +139,9 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     it('changes nothing when Redis cannot be reached, and says so once its wait runs out', async () => {
       const department = uniqueName('dept_cli_evt');
       const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
-      const result = await cli(
-        ['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted)],
-        { REDIS_URL: url },
-      );
+      const result = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted)], {
+        REDIS_URL: url,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`cannot connect to Redis at ${url}`);
       expect(await eventRows('department_id', department)).toEqual([]);
@@ -161,7 +187,9 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
     }
 
     const statusOf = async (ids: string[]) =>
-      Object.fromEntries((await dataSource.query<{ id: string; status: string }[]>('SELECT id, status FROM deliveries WHERE id = ANY($1)', [ids])).map((r) => [r.id, r.status]));
+      Object.fromEntries(
+        (await dataSource.query<{ id: string; status: string }[]>('SELECT id, status FROM deliveries WHERE id = ANY($1)', [ids])).map((r) => [r.id, r.status]),
+      );
 
     it('re-queues exactly the failed and cancelled deliveries created in [since, until)', async () => {
       const department = uniqueName('dept_cli_rec');
@@ -183,13 +211,24 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       expect(result.stderr).toContain('Re-queued: 2/2\n');
 
       expect(await statusOf([failed, cancelled, succeeded, pending, before, atUntil, otherFailed])).toEqual({
-        [failed]: 'pending', [cancelled]: 'pending', [succeeded]: 'succeeded', [pending]: 'pending',
-        [before]: 'failed', [atUntil]: 'failed', [otherFailed]: 'failed',
+        [failed]: 'pending',
+        [cancelled]: 'pending',
+        [succeeded]: 'succeeded',
+        [pending]: 'pending',
+        [before]: 'failed',
+        [atUntil]: 'failed',
+        [otherFailed]: 'failed',
       });
       // Each recovered delivery starts its second chain, whose jobs have ids of their own.
       expect(await deliveries.getJobState(deliverJobId(failed, 9, 1))).not.toBe('unknown');
       expect(await deliveries.getJobState(deliverJobId(cancelled, 3, 1))).not.toBe('unknown');
-      const untouched: [string, number][] = [[succeeded, 2], [pending, 2], [before, 9], [atUntil, 9], [otherFailed, 9]];
+      const untouched: [string, number][] = [
+        [succeeded, 2],
+        [pending, 2],
+        [before, 9],
+        [atUntil, 9],
+        [otherFailed, 9],
+      ];
       for (const [id, nextAttempt] of untouched) {
         for (const chain of [0, 1]) expect(await deliveries.getJobState(deliverJobId(id, nextAttempt, chain))).toBe('unknown');
       }
@@ -204,7 +243,11 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const ids = await insertDeliveries(
         department,
         webhook.id,
-        Array.from({ length: 1_100 }, (_, i) => ({ status: i % 2 ? 'failed' : 'cancelled', attempts: 3, createdAt: new Date(Date.UTC(2026, 0, 15, 0, 0, i)).toISOString() })),
+        Array.from({ length: 1_100 }, (_, i) => ({
+          status: i % 2 ? 'failed' : 'cancelled',
+          attempts: 3,
+          createdAt: new Date(Date.UTC(2026, 0, 15, 0, 0, i)).toISOString(),
+        })),
       );
 
       const result = await cli(['webhook', 'recover', '--department', department, '--webhook', webhook.id, '--since', WINDOW.since]);

@@ -24,8 +24,7 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
 
   afterAll(() => db?.end());
 
-  const tokenRow = async (id: string) =>
-    (await db.query('SELECT id, name, token_hash, departments, scopes, revoked_at FROM api_tokens WHERE id = $1', [id])).rows[0];
+  const tokenRow = async (id: string) => (await db.query('SELECT id, name, token_hash, departments, scopes, revoked_at FROM api_tokens WHERE id = $1', [id])).rows[0];
 
   describe('token create', () => {
     it('prints the secret alone on the last stdout line and stores only its SHA-256', async () => {
@@ -93,7 +92,10 @@ describe('CLI (built: dist/apps/cli/main.js)', () => {
 
       const json = await cli(['token', 'list', '--json']);
       expect(json.code).toBe(0);
-      const tokens = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const tokens = json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const mine = tokens.find((token) => token.id === id);
       expect(mine).toEqual({ id, name, departments: ['dept_list'], scopes: ['webhooks:read', 'webhooks:write'], created: expect.any(String), revoked: null });
       expect(json.stdout).not.toContain(secret.slice(4));

@@ -47,9 +47,10 @@ interface PlanNode {
 
 /** Rows the plan's scans of `deliveries` and `events` read (returned or filtered out), over all loops. */
 function rowsRead(node: PlanNode): number {
-  const own = node['Relation Name'] === 'deliveries' || node['Relation Name'] === 'events'
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)
-    : 0;
+  const own =
+    node['Relation Name'] === 'deliveries' || node['Relation Name'] === 'events'
+      ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)
+      : 0;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
 }
 

@@ -65,14 +65,7 @@ export interface Child {
  * Spawns a process and resolves once a line of its output contains `readyText`. It is stopped (by its
  * handle) when it does not get ready within `timeoutMs` or exits before.
  */
-export async function startChild(
-  name: string,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  readyText: string,
-  timeoutMs: number,
-): Promise<Child> {
+export async function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, readyText: string, timeoutMs: number): Promise<Child> {
   const child: ChildProcess = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let exit: number | string | null = null;

@@ -19,7 +19,7 @@ export function cpuLine(label: string, window: CpuWindow): string {
   let machine = '';
   if (window.machineBusyPercent !== null) {
     const ours = window.shares.reduce((sum, s) => sum + s.percentOfCore, 0);
-    const others = Math.max(0, (window.machineBusyPercent * cpus().length) - ours);
+    const others = Math.max(0, window.machineBusyPercent * cpus().length - ours);
     machine = `; machine busy ${fmt(window.machineBusyPercent)}% of ${cpus().length} cores (processes not started by this run ≈ ${fmt(others)}% of a core)`;
   }
   return `  CPU during ${label} (${fmt(window.wallSeconds, 1)} s, % of one core): ${parts.join(', ')}${machine}`;

@@ -39,17 +39,12 @@ export async function publishAll(publisher: EventPublisher, departmentId: string
     if (abort.signal.aborted) throw new Error('interrupted');
     const completedAt = new Date().toISOString();
     const size = Math.min(PUBLISH_BATCH, count - offset);
-    await publisher.publishBatch(
-      Array.from({ length: size }, (_, k) => ({ type: 'SURVEY_COMPLETED', departmentId, data: eventData(offset + k, completedAt) })),
-    );
+    await publisher.publishBatch(Array.from({ length: size }, (_, k) => ({ type: 'SURVEY_COMPLETED', departmentId, data: eventData(offset + k, completedAt) })));
   }
 }
 
 export async function countSucceeded(ctx: Context, webhookId: string): Promise<number> {
-  const rows: { n: number }[] = await ctx.dataSource.query(
-    `SELECT count(*)::int AS n FROM deliveries WHERE webhook_id = $1 AND status = 'succeeded'`,
-    [webhookId],
-  );
+  const rows: { n: number }[] = await ctx.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE webhook_id = $1 AND status = 'succeeded'`, [webhookId]);
   return rows[0].n;
 }
 

@@ -94,7 +94,9 @@ function dependsOn(s: ComposeService): Record<string, string> {
 function publishedPorts(s: ComposeService): { published: string; target: number }[] {
   return (s.ports ?? []).flatMap((port) => {
     if (typeof port === 'object') return port.published === undefined ? [] : [{ published: String(port.published), target: port.target }];
-    const parts = String(port).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(port)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     return parts.length < 2 ? [] : [{ published: parts[parts.length - 2], target: Number(parts[parts.length - 1]) }];
   });
 }
@@ -195,9 +197,7 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(APP_SERVICES)('%s sets only variables of the config schema', (name) => {
-    const unknown = Object.keys(environmentOf(service(name))).filter(
-      (variable) => !ENVIRONMENT_VARIABLES.includes(variable) && !READ_BY_NODE.includes(variable),
-    );
+    const unknown = Object.keys(environmentOf(service(name))).filter((variable) => !ENVIRONMENT_VARIABLES.includes(variable) && !READ_BY_NODE.includes(variable));
     expect(unknown).toEqual([]);
   });
 
@@ -308,7 +308,11 @@ function admitsMajor(range: string, major: number): boolean {
     let high: Version = [major + 1, 0, 0]; // exclusive
     const raise = (v: Version) => compare(v, low) > 0 && (low = v);
     const lower = (v: Version) => compare(v, high) < 0 && (high = v);
-    const comparators = alternative.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const comparators = alternative
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     for (const comparator of comparators) {
       const match = /^(>=|<=|>|<|=|\^|~)?v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?$/.exec(comparator);
       if (!match) throw new Error(`engines range not understood: "${range}"`);
@@ -359,7 +363,12 @@ describe('Dockerfile', () => {
     expect({ major, lts: endOfLife !== undefined }).toEqual({ major, lts: true });
     // A line past its date gets no more security fixes: move the image (CI follows it) to a newer LTS.
     expect({ major, endOfLife, maintained: Date.now() <= Date.parse(`${endOfLife}T23:59:59Z`) }).toEqual({ major, endOfLife, maintained: true });
-    const ranges = [pkg.engines?.node, ...Object.values(lock.packages).filter((p) => !p.dev).map((p) => (Array.isArray(p.engines) ? undefined : p.engines?.node))];
+    const ranges = [
+      pkg.engines?.node,
+      ...Object.values(lock.packages)
+        .filter((p) => !p.dev)
+        .map((p) => (Array.isArray(p.engines) ? undefined : p.engines?.node)),
+    ];
     const refused = ranges.filter((range): range is string => !!range && !admitsMajor(range, major));
     expect(refused).toEqual([]);
   });
@@ -484,24 +493,41 @@ describe('the build and the entry point', () => {
   it('builds every Nest application of nest-cli.json with webpack.config.js', () => {
     const { outputs } = webpackBuild();
     expect(Object.keys(outputs).sort()).toEqual(applications.map(([, p]) => posix.join(p.sourceRoot, `${p.entryFile}.ts`)).sort());
-    expect(Object.keys(ROLE_APPLICATION).map((role) => ROLE_APPLICATION[role]).every((app) => builtFiles()[app])).toBe(true);
+    expect(
+      Object.keys(ROLE_APPLICATION)
+        .map((role) => ROLE_APPLICATION[role])
+        .every((app) => builtFiles()[app]),
+    ).toBe(true);
   });
 
   it('copies what the build reads into the build stage', () => {
     const buildStage = stages.find((s) => s !== runtime && all(s, 'RUN').some((run) => /\b(nest build|npm run build)\b/.test(run.args)));
     expect(buildStage).toBeDefined();
-    const copied = copies(buildStage!).filter((c) => !c.from).flatMap((c) => c.sources.map((s) => posix.normalize(s).replace(/\/$/, '')));
+    const copied = copies(buildStage!)
+      .filter((c) => !c.from)
+      .flatMap((c) => c.sources.map((s) => posix.normalize(s).replace(/\/$/, '')));
     const covered = (file: string) => copied.some((source) => source === '.' || file === source || file.startsWith(`${source}/`));
     const tsconfigs = [nestCli.compilerOptions.tsConfigPath];
-    for (let extend; (extend = (JSON.parse(read(tsconfigs[tsconfigs.length - 1])) as { extends?: string }).extends); ) tsconfigs.push(posix.normalize(extend));
-    const inputs = ['package.json', 'package-lock.json', 'nest-cli.json', nestCli.compilerOptions.webpackConfigPath, ...tsconfigs, ...Object.values(nestCli.projects).map((p) => p.root)];
+    for (let extend; (extend = (JSON.parse(read(tsconfigs[tsconfigs.length - 1])) as { extends?: string }).extends);) tsconfigs.push(posix.normalize(extend));
+    const inputs = [
+      'package.json',
+      'package-lock.json',
+      'nest-cli.json',
+      nestCli.compilerOptions.webpackConfigPath,
+      ...tsconfigs,
+      ...Object.values(nestCli.projects).map((p) => p.root),
+    ];
     expect(inputs.filter((file) => !covered(file))).toEqual([]);
   });
 
   it('puts the bundles where the entry point looks for them', () => {
     const buildStage = stages.find((s) => s !== runtime && all(s, 'RUN').some((run) => /\b(nest build|npm run build)\b/.test(run.args)))!;
     const { outDir } = webpackBuild();
-    const fromBuild = copies(runtime).find((c) => (c.from === buildStage.name || c.from === String(stages.indexOf(buildStage))) && c.sources.some((s) => inStage(workdirOf(buildStage), s) === inStage(workdirOf(buildStage), outDir)));
+    const fromBuild = copies(runtime).find(
+      (c) =>
+        (c.from === buildStage.name || c.from === String(stages.indexOf(buildStage))) &&
+        c.sources.some((s) => inStage(workdirOf(buildStage), s) === inStage(workdirOf(buildStage), outDir)),
+    );
     expect(fromBuild).toBeDefined();
     // The entry point runs the bundles by paths relative to the runtime WORKDIR.
     expect(inStage(workdirOf(runtime), fromBuild!.destination)).toBe(inStage(workdirOf(runtime), outDir));

@@ -256,9 +256,7 @@ describe('the metric contract', () => {
 
   it('is what the checks below hold the files to (a sanity check of the PromQL reader)', () => {
     expect(problems('sum by (outcome) (rate(pollarix_delivery_attempts_total{outcome=~"retry|failed"}[$__rate_interval]))')).toEqual([]);
-    expect(problems('max(pollarix_queue_jobs{queue="delivery", state="waiting"})')).toEqual([
-      'pollarix_queue_jobs{queue="delivery"}: queue is never "delivery"',
-    ]);
+    expect(problems('max(pollarix_queue_jobs{queue="delivery", state="waiting"})')).toEqual(['pollarix_queue_jobs{queue="delivery"}: queue is never "delivery"']);
     expect(problems('rate(pollarix_delivery_attempt_duration_seconds[5m]) > 1e9')).toEqual(['unknown metric pollarix_delivery_attempt_duration_seconds']);
     expect(problems('up{job="pollarix-workers"} == 0')).toEqual(['up{job="pollarix-workers"}: job is never "pollarix-workers"']);
     expect(problems('pollarix_deliveries_total{outcome="failed"}')).toEqual(['pollarix_deliveries_total has no label outcome']);

@@ -309,7 +309,7 @@ describe('errors, auth and limits', () => {
       expect(withIt.status).toBe(201);
     });
 
-    it('a session keeps the token\'s department scope', async () => {
+    it("a session keeps the token's department scope", async () => {
       const { cookie } = await login(token);
       expect((await call(api.baseUrl, 'GET', path(uniqueDepartment()), { headers: { cookie } })).status).toBe(403);
     });

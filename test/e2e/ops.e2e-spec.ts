@@ -28,7 +28,12 @@ describe('operations on the API', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     return line ? Number(line.slice(series.length + 1)) : 0;
   };
-  const logged = (): Record<string, unknown>[] => lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const logged = (): Record<string, unknown>[] =>
+    lines
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
 
   describe('health', () => {
     it('answers /health/live and /health/ready without credentials', async () => {
@@ -88,12 +93,20 @@ describe('operations on the API', () => {
       const publisher = await api.token(['*'], ['events:publish']);
       const series = 'pollarix_events_published_total{type="SURVEY_COMPLETED"}';
       const before = sample(await metricsText(), series);
-      const event = { id: `evt_ops_${dept}`, type: 'SURVEY_COMPLETED', departmentId: dept, data: { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' } };
+      const event = {
+        id: `evt_ops_${dept}`,
+        type: 'SURVEY_COMPLETED',
+        departmentId: dept,
+        data: { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' },
+      };
 
       expect((await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: event })).status).toBe(202);
       expect(sample(await metricsText(), series)).toBe(before + 1);
       const { id: _id, ...withoutId } = event;
-      const batch = await call(api.baseUrl, 'POST', '/internal/events/batch', { token: publisher, body: { events: [withoutId, { ...event, id: `${event.id}_2` }, { ...event, id: `${event.id}_2` }] } });
+      const batch = await call(api.baseUrl, 'POST', '/internal/events/batch', {
+        token: publisher,
+        body: { events: [withoutId, { ...event, id: `${event.id}_2` }, { ...event, id: `${event.id}_2` }] },
+      });
       expect(batch.status).toBe(202);
       expect(sample(await metricsText(), series)).toBe(before + 3);
       // A refused publish counts nothing.
@@ -144,9 +157,16 @@ describe('operations on the API', () => {
       ]);
 
       const login = async (secret: string) => {
-        const res = await fetch(`${api.baseUrl}/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: secret }) });
+        const res = await fetch(`${api.baseUrl}/auth/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token: secret }),
+        });
         expect(res.status).toBe(204);
-        return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+        return res.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; ');
       };
       const adminCookie = await login(admin);
       expect((await fetch(`${api.baseUrl}/admin/queues`, { headers: { cookie: adminCookie } })).status).toBe(200);
@@ -204,7 +224,9 @@ describe('operations on the API', () => {
     });
 
     it('logs Nest messages through pino as JSON lines', () => {
-      expect(logged()).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'info', context: 'NestApplication', msg: 'Nest application successfully started' })]));
+      expect(logged()).toEqual(
+        expect.arrayContaining([expect.objectContaining({ level: 'info', context: 'NestApplication', msg: 'Nest application successfully started' })]),
+      );
     });
   });
 });

@@ -160,7 +160,14 @@ describe('the reference examples work unchanged', () => {
     const json = ['-H', 'Content-Type: application/json'];
 
     expect((await curl('-X', 'GET', url(''), ...auth, ...json)).status).toBe(200);
-    const created = await curl('-X', 'POST', url(''), ...auth, ...json, '-d', `{
+    const created = await curl(
+      '-X',
+      'POST',
+      url(''),
+      ...auth,
+      ...json,
+      '-d',
+      `{
 "name": "CRM Integration",
 "url": "https://your-server.com/webhooks/pollarix",
 "events": ["SURVEY_COMPLETED"],
@@ -168,29 +175,58 @@ describe('the reference examples work unchanged', () => {
 "Authorization": "Bearer secret123"
 },
 "isActive": true
-}`);
+}`,
+    );
     expect(created.status).toBe(201);
     const id = created.body.webhooks[0].id;
-    const added = await curl('-X', 'POST', url('add'), ...auth, ...json, '-d', `{
+    const added = await curl(
+      '-X',
+      'POST',
+      url('add'),
+      ...auth,
+      ...json,
+      '-d',
+      `{
 "name": "Analytics Pipeline",
 "url": "https://analytics.company.com/ingest",
 "events": ["SURVEY_COMPLETED"],
 "isActive": true
-}`);
+}`,
+    );
     expect(added.status).toBe(201);
-    const updated = await curl('-X', 'PUT', url(id), ...auth, ...json, '-d', `{
+    const updated = await curl(
+      '-X',
+      'PUT',
+      url(id),
+      ...auth,
+      ...json,
+      '-d',
+      `{
 "id": "${id}",
 "name": "Updated CRM Sync",
 "url": "https://your-server.com/webhooks/v2/pollarix",
 "events": ["SURVEY_COMPLETED"],
 "headers": {},
 "isActive": false
-}`);
+}`,
+    );
     expect(updated.status).toBe(200);
     expect(updated.body.webhooks[0]).toMatchObject({ name: 'Updated CRM Sync', isActive: false, headers: {} });
-    expect((await curl('-X', 'POST', url('test-send'), ...auth, ...json, '-d', `{
+    expect(
+      (
+        await curl(
+          '-X',
+          'POST',
+          url('test-send'),
+          ...auth,
+          ...json,
+          '-d',
+          `{
 "url": "${receiver.url}"
-}`)).status).toBe(200);
+}`,
+        )
+      ).status,
+    ).toBe(200);
     expect((await curl('-X', 'DELETE', url(id), ...auth)).status).toBe(204);
     const list = await curl('-X', 'GET', url(''), ...auth, ...json);
     expect(list.body.webhooks.map((w: { name: string }) => w.name)).toEqual(['Analytics Pipeline']);
@@ -207,7 +243,13 @@ describe('the reference examples work unchanged', () => {
       { headers: { Authorization: `Bearer ${token}` } },
     );
     expect(added.status).toBe(201);
-    const updated = await manager.update(id, { name: 'Updated CRM Sync', url: 'https://your-server.com/webhooks/v2/pollarix', events: ['SURVEY_COMPLETED'], headers: {}, isActive: false });
+    const updated = await manager.update(id, {
+      name: 'Updated CRM Sync',
+      url: 'https://your-server.com/webhooks/v2/pollarix',
+      events: ['SURVEY_COMPLETED'],
+      headers: {},
+      isActive: false,
+    });
     expect(updated.webhooks[0].isActive).toBe(false);
     await manager.test(receiver.url);
     const response = await axios.post(`${api.baseUrl}/department/${dept}/webhook/test-send`, { url: receiver.url }, { headers: { Authorization: `Bearer ${token}` } });

@@ -5,30 +5,32 @@ const EVENTS = ['SURVEY_COMPLETED', 'SURVEY_STATUS_CHANGED', 'COUPON_REDEEMED', 
 
 /** Bodies near the valid shape: each field valid, absent, or replaced by something odd. */
 const field = <T>(valid: fc.Arbitrary<T>) => fc.oneof(valid, fc.constant(undefined), fc.jsonValue());
-const nearlyValid = fc.record(
-  {
-    id: fc.oneof(fc.constant(undefined), fc.string(), fc.jsonValue()),
-    name: field(fc.string({ maxLength: 120 })),
-    url: field(
-      fc.oneof(
-        fc.webUrl(),
-        fc.constantFrom('http://127.0.0.1/x', 'http://[::ffff:7f00:1]/', 'ftp://x.y/', 'https://', 'mailto:a@b.c', 'http://example.com/' + 'a'.repeat(2100)),
-        fc.string(),
+const nearlyValid = fc
+  .record(
+    {
+      id: fc.oneof(fc.constant(undefined), fc.string(), fc.jsonValue()),
+      name: field(fc.string({ maxLength: 120 })),
+      url: field(
+        fc.oneof(
+          fc.webUrl(),
+          fc.constantFrom('http://127.0.0.1/x', 'http://[::ffff:7f00:1]/', 'ftp://x.y/', 'https://', 'mailto:a@b.c', 'http://example.com/' + 'a'.repeat(2100)),
+          fc.string(),
+        ),
       ),
-    ),
-    events: field(fc.array(fc.constantFrom(...EVENTS), { maxLength: 6 })),
-    headers: field(
-      fc.dictionary(
-        fc.oneof(fc.constantFrom('Authorization', 'X-Custom', 'host', 'Webhook-Id', 'bad name', ''), fc.string({ maxLength: 20 })),
-        fc.oneof(fc.string({ maxLength: 50 }), fc.jsonValue(), fc.constant('x'.repeat(5000))),
-        { maxKeys: 25 },
+      events: field(fc.array(fc.constantFrom(...EVENTS), { maxLength: 6 })),
+      headers: field(
+        fc.dictionary(
+          fc.oneof(fc.constantFrom('Authorization', 'X-Custom', 'host', 'Webhook-Id', 'bad name', ''), fc.string({ maxLength: 20 })),
+          fc.oneof(fc.string({ maxLength: 50 }), fc.jsonValue(), fc.constant('x'.repeat(5000))),
+          { maxKeys: 25 },
+        ),
       ),
-    ),
-    isActive: field(fc.boolean()),
-    extra: fc.oneof(fc.constant(undefined), fc.jsonValue()),
-  },
-  { requiredKeys: [] },
-).map((body) => Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
+      isActive: field(fc.boolean()),
+      extra: fc.oneof(fc.constant(undefined), fc.jsonValue()),
+    },
+    { requiredKeys: [] },
+  )
+  .map((body) => Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
 
 const anyBody = fc.oneof(
   { weight: 3, arbitrary: nearlyValid.map((b) => ({ raw: JSON.stringify(b) })) },

@@ -84,7 +84,14 @@ describe('webhook configuration API', () => {
       body: { id, name: 'Updated', url: 'https://new.example.com/v2', events: ['SURVEY_STATUS_CHANGED'] },
     });
     expect(res.status).toBe(200);
-    expect(res.body.webhooks[0]).toMatchObject({ id, name: 'Updated', url: 'https://new.example.com/v2', events: ['SURVEY_STATUS_CHANGED'], headers: {}, isActive: true });
+    expect(res.body.webhooks[0]).toMatchObject({
+      id,
+      name: 'Updated',
+      url: 'https://new.example.com/v2',
+      events: ['SURVEY_STATUS_CHANGED'],
+      headers: {},
+      isActive: true,
+    });
 
     const off = await call(api.baseUrl, 'PUT', `${base(dept)}/${id}`, { token, body: { ...sample(), isActive: false } });
     expect(off.body.webhooks[0].isActive).toBe(false);
@@ -235,7 +242,7 @@ describe('webhook configuration API', () => {
       expect(res.body.detail[0].msg).toMatch(/timeout/);
     });
 
-    it("is 404 for a webhookId of another department", async () => {
+    it('is 404 for a webhookId of another department', async () => {
       const other = uniqueDepartment();
       const otherToken = await api.token([other]);
       const foreign = (await call(api.baseUrl, 'POST', `${base(other)}/`, { token: otherToken, body: sample() })).body.webhooks[0];

@@ -35,10 +35,7 @@ export default async function globalSetup(): Promise<void> {
     infra.removeStaleTestData();
     const databaseUrl = process.env.TEST_DATABASE_URL;
     const redisUrl = process.env.TEST_REDIS_URL;
-    const [postgres, redis] = await Promise.allSettled([
-      databaseUrl ? undefined : infra.startTestPostgres(),
-      redisUrl ? undefined : infra.startTestRedis(),
-    ]);
+    const [postgres, redis] = await Promise.allSettled([databaseUrl ? undefined : infra.startTestPostgres(), redisUrl ? undefined : infra.startTestRedis()]);
     for (const result of [postgres, redis]) if (result.status === 'fulfilled' && result.value) state.services.push(result.value);
     if (postgres.status === 'rejected') throw postgres.reason;
     if (redis.status === 'rejected') throw redis.reason;

@@ -27,10 +27,7 @@ export async function startTestPostgres(name = `postgres-${process.pid}`): Promi
 }
 
 /** A redis-server on a free port (or the given one, e.g. to restart it in place) with its data under .data/test. */
-export async function startTestRedis(
-  name = `redis-${process.pid}`,
-  options: { port?: number; appendOnly?: boolean } = {},
-): Promise<TestService> {
+export async function startTestRedis(name = `redis-${process.pid}`, options: { port?: number; appendOnly?: boolean } = {}): Promise<TestService> {
   ensureRedisServerBinary((line) => process.stderr.write(`${line}\n`));
   const dataDir = join(TEST_DATA_DIR, name);
   const port = options.port ?? (await freePort());

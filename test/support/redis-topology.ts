@@ -31,7 +31,14 @@ export class RedisProcesses {
     // Sentinel rewrites its own config file, so it needs one of its own.
     writeFileSync(
       config,
-      [`port ${port}`, 'bind 127.0.0.1', `dir ${this.dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`, `sentinel down-after-milliseconds ${masterName} 5000`, ''].join('\n'),
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${this.dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`,
+        `sentinel down-after-milliseconds ${masterName} 5000`,
+        '',
+      ].join('\n'),
     );
     await this.spawn([config, '--sentinel'], port);
     await withClient(port, (client) =>
@@ -53,7 +60,19 @@ export class RedisProcesses {
     for (let i = 0; i < size; i++) {
       // cluster-port: a bus port of our choosing, not port + 10000 (which may be taken or out of range).
       const busPort = await freePort();
-      ports.push(await this.server(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${busPort}.conf`, '--cluster-port', String(busPort), '--cluster-node-timeout', '5000', ...args]));
+      ports.push(
+        await this.server([
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${busPort}.conf`,
+          '--cluster-port',
+          String(busPort),
+          '--cluster-node-timeout',
+          '5000',
+          ...args,
+        ]),
+      );
     }
     await new Promise<void>((resolve, reject) =>
       execFile(

@@ -120,7 +120,9 @@ export async function expectUndisturbed(
   const ids = countByWebhookId(receiver.requests);
   const duplicates = [...ids].filter(([, n]) => n > 1).length;
   if (duplicates > 0 || ids.size !== expected || receiver.requests.length !== expected) {
-    throw new Error(`the other department's receiver saw ${receiver.requests.length} requests for ${ids.size} webhook-ids (${duplicates} sent more than once); expected ${expected} once each`);
+    throw new Error(
+      `the other department's receiver saw ${receiver.requests.length} requests for ${ids.size} webhook-ids (${duplicates} sent more than once); expected ${expected} once each`,
+    );
   }
   const logged = new Set(last.map((d) => d.id));
   const missing = [...ids.keys()].filter((id) => !logged.has(id));

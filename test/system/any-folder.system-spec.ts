@@ -86,7 +86,7 @@ async function npmStart(clone: Clone): Promise<Started> {
  */
 async function stop(started: Started): Promise<string> {
   const { child } = started;
-  const outcome = () => (child.signalCode ?? `exit code ${child.exitCode}`);
+  const outcome = () => child.signalCode ?? `exit code ${child.exitCode}`;
   if (child.exitCode !== null || child.signalCode !== null) return outcome();
   const exited = new Promise<string>((resolve) => child.once('exit', () => resolve(outcome())));
   try {
@@ -139,52 +139,63 @@ afterAll(async () => {
 const WEBHOOKS = '/department/dept_demo/webhook/';
 
 describe('npm start from a clone under a 0700 folder', () => {
-  it('serves the API with the printed token, says where its data lives, and stops cleanly on Ctrl-C', async () => {
-    const clone = makeClone();
-    const started = await npmStart(clone);
-    const list = await api(started, 'GET', WEBHOOKS);
-    expect(list.status).toBe(200);
-    expect(list.body.webhooks).toEqual([]);
-    const isRoot = process.getuid?.() === 0;
-    // One line says where PostgreSQL keeps its data; as root it cannot be inside the 0700 folder.
-    const line = started.output().split('\n').find((text) => text.includes('Started local PostgreSQL'))!;
-    expect(line).toBeDefined();
-    if (isRoot) expect(line).toContain(`data: ${relocatedDataDir(join(clone.dir, '.data', 'postgres'))}`);
+  it(
+    'serves the API with the printed token, says where its data lives, and stops cleanly on Ctrl-C',
+    async () => {
+      const clone = makeClone();
+      const started = await npmStart(clone);
+      const list = await api(started, 'GET', WEBHOOKS);
+      expect(list.status).toBe(200);
+      expect(list.body.webhooks).toEqual([]);
+      const isRoot = process.getuid?.() === 0;
+      // One line says where PostgreSQL keeps its data; as root it cannot be inside the 0700 folder.
+      const line = started
+        .output()
+        .split('\n')
+        .find((text) => text.includes('Started local PostgreSQL'))!;
+      expect(line).toBeDefined();
+      if (isRoot) expect(line).toContain(`data: ${relocatedDataDir(join(clone.dir, '.data', 'postgres'))}`);
 
-    // A second npm start of the same clone reuses its servers and says why that is safe.
-    const second = await npmStart(clone);
-    expect(second.output()).toMatch(/Reusing this clone's PostgreSQL already running on port \d+ .*nothing is shared with another clone/);
-    expect(second.output()).toMatch(/Reusing this clone's Redis already running on port \d+/);
-    expect(second.postgresPort).toBe(started.postgresPort);
-    expect((await api(second, 'GET', WEBHOOKS)).status).toBe(200);
-    expect(await stop(second)).toMatch(CLEAN_EXIT);
-    expect(second.output()).not.toMatch(/^error: |exited unexpectedly/m);
-    // The servers belong to the first start: they outlive the second one.
-    expect(await isListening(started.postgresPort)).toBe(true);
+      // A second npm start of the same clone reuses its servers and says why that is safe.
+      const second = await npmStart(clone);
+      expect(second.output()).toMatch(/Reusing this clone's PostgreSQL already running on port \d+ .*nothing is shared with another clone/);
+      expect(second.output()).toMatch(/Reusing this clone's Redis already running on port \d+/);
+      expect(second.postgresPort).toBe(started.postgresPort);
+      expect((await api(second, 'GET', WEBHOOKS)).status).toBe(200);
+      expect(await stop(second)).toMatch(CLEAN_EXIT);
+      expect(second.output()).not.toMatch(/^error: |exited unexpectedly/m);
+      // The servers belong to the first start: they outlive the second one.
+      expect(await isListening(started.postgresPort)).toBe(true);
 
-    expect(await stop(started)).toMatch(CLEAN_EXIT);
-    expect(started.output()).not.toMatch(/^error: |exited unexpectedly/m);
-    await expectStopped([started.postgresPort, started.redisPort]);
-    expect(isProcessAlive(started.child.pid!)).toBe(false);
-  }, START_TIMEOUT_MS * 2 + STOP_TIMEOUT_MS * 2);
+      expect(await stop(started)).toMatch(CLEAN_EXIT);
+      expect(started.output()).not.toMatch(/^error: |exited unexpectedly/m);
+      await expectStopped([started.postgresPort, started.redisPort]);
+      expect(isProcessAlive(started.child.pid!)).toBe(false);
+    },
+    START_TIMEOUT_MS * 2 + STOP_TIMEOUT_MS * 2,
+  );
 
-  it('keeps two clones started side by side apart: own ports, own data, own tokens', async () => {
-    const [a, b] = [makeClone(), makeClone()];
-    const [first, second] = await Promise.all([npmStart(a), npmStart(b)]);
-    expect(first.postgresPort).not.toBe(second.postgresPort);
-    expect(first.redisPort).not.toBe(second.redisPort);
+  it(
+    'keeps two clones started side by side apart: own ports, own data, own tokens',
+    async () => {
+      const [a, b] = [makeClone(), makeClone()];
+      const [first, second] = await Promise.all([npmStart(a), npmStart(b)]);
+      expect(first.postgresPort).not.toBe(second.postgresPort);
+      expect(first.redisPort).not.toBe(second.redisPort);
 
-    const created = await api(first, 'POST', WEBHOOKS, { name: 'Only in A', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'] });
-    expect(created.status).toBe(201);
-    expect((await api(first, 'GET', WEBHOOKS)).body.webhooks.map((w: { name: string }) => w.name)).toEqual(['Only in A']);
-    const listedByB = await api(second, 'GET', WEBHOOKS);
-    expect(listedByB.status).toBe(200);
-    expect(listedByB.body.webhooks).toEqual([]);
-    // A token printed by one clone means nothing to the other.
-    expect((await api(second, 'GET', WEBHOOKS, undefined, first.token)).status).toBe(401);
+      const created = await api(first, 'POST', WEBHOOKS, { name: 'Only in A', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'] });
+      expect(created.status).toBe(201);
+      expect((await api(first, 'GET', WEBHOOKS)).body.webhooks.map((w: { name: string }) => w.name)).toEqual(['Only in A']);
+      const listedByB = await api(second, 'GET', WEBHOOKS);
+      expect(listedByB.status).toBe(200);
+      expect(listedByB.body.webhooks).toEqual([]);
+      // A token printed by one clone means nothing to the other.
+      expect((await api(second, 'GET', WEBHOOKS, undefined, first.token)).status).toBe(401);
 
-    expect(await stop(first)).toMatch(CLEAN_EXIT);
-    expect(await stop(second)).toMatch(CLEAN_EXIT);
-    await expectStopped([first.postgresPort, first.redisPort, second.postgresPort, second.redisPort]);
-  }, START_TIMEOUT_MS + STOP_TIMEOUT_MS * 2);
+      expect(await stop(first)).toMatch(CLEAN_EXIT);
+      expect(await stop(second)).toMatch(CLEAN_EXIT);
+      await expectStopped([first.postgresPort, first.redisPort, second.postgresPort, second.redisPort]);
+    },
+    START_TIMEOUT_MS + STOP_TIMEOUT_MS * 2,
+  );
 });

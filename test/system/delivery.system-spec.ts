@@ -77,7 +77,10 @@ describe('delivery pipeline (real API, worker processes, PostgreSQL, Redis, rece
       expect(published.body).toMatchObject({ id: expect.stringMatching(/^evt_/), type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData });
 
       await waitUntil('both subscribed receivers got it', () => a.requests.length === 1 && b.requests.length === 1);
-      for (const [receiver, webhook] of [[a, webhooks[0]], [b, webhooks[1]]] as const) {
+      for (const [receiver, webhook] of [
+        [a, webhooks[0]],
+        [b, webhooks[1]],
+      ] as const) {
         const got = receiver.requests[0];
         expect(JSON.parse(got.body)).toEqual(published.body);
         const verified = new StandardWebhook(webhook.secret).verify(got.body, got.headers as Record<string, string>);
@@ -213,7 +216,10 @@ describe('delivery pipeline (real API, worker processes, PostgreSQL, Redis, rece
 
       failing = false;
       await call(api.baseUrl, 'PUT', `/department/${dept}/webhook/${id}`, { token, body: { name: 'hook', url: receiver.url, events: ['SURVEY_COMPLETED'] } });
-      const recovered = await call(api.baseUrl, 'POST', `/department/${dept}/webhook/${id}/recover`, { token, body: { since: new Date(Date.now() - 60_000).toISOString() } });
+      const recovered = await call(api.baseUrl, 'POST', `/department/${dept}/webhook/${id}/recover`, {
+        token,
+        body: { since: new Date(Date.now() - 60_000).toISOString() },
+      });
       expect(recovered).toMatchObject({ status: 202, body: { requeued: 1 } });
       await waitUntil('recovered delivery succeeded', async () => (await deliveries(dept, token, id))[0]?.status === 'succeeded');
       expect(receiver.requests.length).toBe(count + 1);
@@ -257,7 +263,12 @@ describe('delivery pipeline (real API, worker processes, PostgreSQL, Redis, rece
       }
       const batch = await call(api.baseUrl, 'POST', '/internal/events/batch', {
         token: publisherToken,
-        body: { events: [{ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }, { type: 'NOPE', departmentId: dept, data: {} }] },
+        body: {
+          events: [
+            { type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData },
+            { type: 'NOPE', departmentId: dept, data: {} },
+          ],
+        },
       });
       expect(batch.status).toBe(422);
       expect(batch.body.detail[0].loc).toEqual(['body', 'events', 1, 'type']);
@@ -269,15 +280,29 @@ describe('delivery pipeline (real API, worker processes, PostgreSQL, Redis, rece
       // An id another department's event already has: 409, and the batch's other events are not stored either.
       const other = uniqueDepartment();
       const taken = `evt_taken_${other}`;
-      expect((await call(api.baseUrl, 'POST', '/internal/events', { token: publisherToken, body: { id: taken, type: 'SURVEY_COMPLETED', departmentId: other, data: completedData } })).status).toBe(202);
+      expect(
+        (
+          await call(api.baseUrl, 'POST', '/internal/events', {
+            token: publisherToken,
+            body: { id: taken, type: 'SURVEY_COMPLETED', departmentId: other, data: completedData },
+          })
+        ).status,
+      ).toBe(202);
       const clash = await call(api.baseUrl, 'POST', '/internal/events/batch', {
         token: publisherToken,
-        body: { events: [{ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }, { id: taken, type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }] },
+        body: {
+          events: [
+            { type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData },
+            { id: taken, type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData },
+          ],
+        },
       });
       expect(clash.status).toBe(409);
       expect(clash.body).toEqual({ status: 409, detail: expect.any(Array) });
       const noScope = await api.token([dept]);
-      expect((await call(api.baseUrl, 'POST', '/internal/events', { token: noScope, body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData } })).status).toBe(403);
+      expect(
+        (await call(api.baseUrl, 'POST', '/internal/events', { token: noScope, body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData } })).status,
+      ).toBe(403);
       expect(await storedEvents(api, dept)).toBe(0);
       // A good one goes through right after, and alone.
       await publish(dept);

@@ -13,7 +13,17 @@ import {
   startSlowReceiver,
 } from '../support/hostile-receivers';
 import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
-import { AttemptDetail, createTenant, deliveryDetail, describeStatuses, DeliverySummary, expectUndisturbed, listDeliveries, publishEvents, Tenant } from '../support/tenants';
+import {
+  AttemptDetail,
+  createTenant,
+  deliveryDetail,
+  describeStatuses,
+  DeliverySummary,
+  expectUndisturbed,
+  listDeliveries,
+  publishEvents,
+  Tenant,
+} from '../support/tenants';
 
 /**
  * Issue 10, "Hostile receivers": whatever one department's endpoint does, another department on the
@@ -316,9 +326,13 @@ describe('hostile receivers: one department endpoint never stalls, starves or po
     }
 
     // Bound per case: HOSTILE_FINAL_BOUND_MS (40 s) for A after B's 5 s, plus setup; all cases started together.
-    it.each(SELECTED.map((c) => [c.name, c] as const))('%s', async (name) => {
-      const { took } = await started().get(name)!;
-      console.log(`hostile-receivers: beside "${name}", ${HEALTHY_EVENTS} healthy deliveries succeeded in ${took} ms`);
-    }, 60_000);
+    it.each(SELECTED.map((c) => [c.name, c] as const))(
+      '%s',
+      async (name) => {
+        const { took } = await started().get(name)!;
+        console.log(`hostile-receivers: beside "${name}", ${HEALTHY_EVENTS} healthy deliveries succeeded in ${took} ms`);
+      },
+      60_000,
+    );
   });
 });

@@ -51,7 +51,13 @@ describe('isolation and SSRF in the delivery workers', () => {
   }
 
   it('a receiver that hangs until the timeout does not hold back a healthy one', async () => {
-    const worker = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '10', WEBHOOK_MAX_IN_FLIGHT: '3', DELIVERY_TIMEOUT_MS: '2000' });
+    const worker = await spawnWorker({
+      ...base,
+      DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true',
+      WORKER_CONCURRENCY: '10',
+      WEBHOOK_MAX_IN_FLIGHT: '3',
+      DELIVERY_TIMEOUT_MS: '2000',
+    });
     const healthy = await startReceiver();
     // Connections the hanging receiver holds at once (each until the worker's 2 s timeout closes it).
     let holding = 0;
@@ -103,11 +109,20 @@ describe('isolation and SSRF in the delivery workers', () => {
       // 40 events of ~900 KB (the 1 MiB limit is the request's), 120 deliveries: ~108 MB of bodies.
       const blob = 'x'.repeat(900_000);
       for (let i = 0; i < 40; i++) {
-        const res = await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: { ...data, blob, i } } });
+        const res = await call(api.baseUrl, 'POST', '/internal/events', {
+          token: publisher,
+          body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: { ...data, blob, i } },
+        });
         expect(res.status).toBe(202);
       }
       // All queued before the worker starts: it takes 100 at once.
-      worker = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '100', WEBHOOK_MAX_IN_FLIGHT: '100', DEPARTMENT_MAX_IN_FLIGHT: '100' });
+      worker = await spawnWorker({
+        ...base,
+        DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true',
+        WORKER_CONCURRENCY: '100',
+        WEBHOOK_MAX_IN_FLIGHT: '100',
+        DEPARTMENT_MAX_IN_FLIGHT: '100',
+      });
       await waitUntil('every large delivery arrived', () => receivers.every((r) => r.requests.length >= 40), 90_000, 50);
       expect(receivers.flatMap((r) => r.requests).every((req) => JSON.parse(req.body).data.blob.length === 900_000)).toBe(true);
       const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');

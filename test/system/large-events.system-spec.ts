@@ -49,14 +49,21 @@ describe('large events: a worker with the shipped heap limit stays up (issue 10)
     const big = [await startHealthyReceiver(), await startHealthyReceiver(), await startHealthyReceiver()];
     const small = await startHealthyReceiver();
     receivers.push(...big, small);
-    const a = await createTenant(api, big.map((r) => r.url), 'large');
+    const a = await createTenant(
+      api,
+      big.map((r) => r.url),
+      'large',
+    );
     const b = await createTenant(api, [small.url], 'small');
 
     // Distinct bodies: each event's blob differs, so nothing can be shared between them in memory.
     const publishStarted = Date.now();
     for (let i = 0; i < EVENTS; i++) {
       const blob = `${String(i).padStart(4, '0')}${'x'.repeat(BLOB_CHARS - 4)}`;
-      const res = await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: { type: 'SURVEY_COMPLETED', departmentId: a.dept, data: { ...completedData, blob, i } } });
+      const res = await call(api.baseUrl, 'POST', '/internal/events', {
+        token: publisher,
+        body: { type: 'SURVEY_COMPLETED', departmentId: a.dept, data: { ...completedData, blob, i } },
+      });
       expect([i, res.status]).toEqual([i, 202]);
     }
     console.log(`large-events: published ${EVENTS} events of ${BLOB_CHARS} chars in ${Date.now() - publishStarted} ms`);

@@ -187,7 +187,10 @@ describe('REDIS_URL=redis+cluster://', () => {
     const connection = createQueueConnection(url, 'test-sweeper', { maxRetriesPerRequest: 2 });
     const queue = new Queue(`sweeper-${randomBytes(4).toString('hex')}`, { connection: connection.connection, prefix: QUEUE_PREFIX });
     try {
-      await queue.addBulk([{ name: 'deliver', data: {}, opts: { jobId: 'live-1' } }, { name: 'deliver', data: {}, opts: { jobId: 'live-2', delay: 60_000 } }]);
+      await queue.addBulk([
+        { name: 'deliver', data: {}, opts: { jobId: 'live-1' } },
+        { name: 'deliver', data: {}, opts: { jobId: 'live-2', delay: 60_000 } },
+      ]);
       const ids = ['live-1', 'missing-1', 'live-2', 'missing-2'];
       expect(await readJobPresence(queue, ids, Date.now())).toEqual(['live', 'missing', 'live', 'missing']);
       await queue.addBulk(['missing-1', 'missing-2'].map((jobId) => ({ name: 'deliver', data: {}, opts: { jobId } })));

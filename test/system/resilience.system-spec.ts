@@ -62,11 +62,12 @@ describe('nothing is lost when workers or Redis fail mid-burst', () => {
       return Number(rows[0].n);
     };
     await waitUntil(`all ${EVENTS * 2} deliveries succeeded`, async () => (await succeeded()) === EVENTS * 2, 150_000, 250);
-    const rows: { status: string; n: string }[] = await api.db.dataSource.query(`SELECT status, count(*) AS n FROM deliveries WHERE department_id = $1 GROUP BY status`, [dept]);
+    const rows: { status: string; n: string }[] = await api.db.dataSource.query(
+      `SELECT status, count(*) AS n FROM deliveries WHERE department_id = $1 GROUP BY status`,
+      [dept],
+    );
     expect(rows).toEqual([{ status: 'succeeded', n: String(EVENTS * 2) }]);
-    const ids: string[] = await api.db.dataSource
-      .query(`SELECT id FROM deliveries WHERE department_id = $1`, [dept])
-      .then((r: { id: string }[]) => r.map((x) => x.id));
+    const ids: string[] = await api.db.dataSource.query(`SELECT id FROM deliveries WHERE department_id = $1`, [dept]).then((r: { id: string }[]) => r.map((x) => x.id));
     const received = new Set(receivers.flatMap((r) => r.requests.map((q) => String(q.headers['webhook-id']))));
     // At-least-once: every delivery reached its receiver; duplicates carry the same webhook-id.
     expect(ids.filter((id) => !received.has(id))).toEqual([]);
@@ -138,10 +139,15 @@ describe('nothing is lost when workers or Redis fail mid-burst', () => {
       // Every request the receiver saw was answered and logged before the process exited.
       expect(Number(logged[0].n)).toBe(received);
       workers = [await spawnWorker(env)];
-      await waitUntil('all succeeded', async () => {
-        const rows: { n: string }[] = await api.db.dataSource.query(`SELECT count(*) AS n FROM deliveries WHERE department_id = $1 AND status = 'succeeded'`, [dept]);
-        return Number(rows[0].n) === 400;
-      }, 60_000, 100);
+      await waitUntil(
+        'all succeeded',
+        async () => {
+          const rows: { n: string }[] = await api.db.dataSource.query(`SELECT count(*) AS n FROM deliveries WHERE department_id = $1 AND status = 'succeeded'`, [dept]);
+          return Number(rows[0].n) === 400;
+        },
+        60_000,
+        100,
+      );
       const retried: { n: string }[] = await api.db.dataSource.query(`SELECT count(*) AS n FROM deliveries WHERE department_id = $1 AND attempts <> 1`, [dept]);
       expect(Number(retried[0].n)).toBe(0);
     } finally {

@@ -113,26 +113,41 @@ describe('restarted chains send within seconds (issue 10)', () => {
       };
       // Bounds for the first chain: 10 s; with these schedules it settles in under a second here.
       if (finish === 'cancel') {
-        await waitUntil('first attempt logged, next one scheduled', async () => {
-          const d = await only();
-          return d.status === 'pending' && d.attempts === 1;
-        }, 10_000, 100);
+        await waitUntil(
+          'first attempt logged, next one scheduled',
+          async () => {
+            const d = await only();
+            return d.status === 'pending' && d.attempts === 1;
+          },
+          10_000,
+          100,
+        );
         // The next attempt is ~1 h away (±20% jitter): the chain's delayed job sits in Redis.
         expect(new Date((await only()).nextAttemptAt!).getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
         await setActive(a, hostile.url, false);
         await waitUntil('cancelled', async () => (await only()).status === 'cancelled', 10_000, 100);
         await setActive(a, hostile.url, true);
       } else if (finish === 'exhaust') {
-        await waitUntil('both attempts failed', async () => {
-          const d = await only();
-          return d.status === 'failed' && d.attempts === 2;
-        }, 10_000, 100);
+        await waitUntil(
+          'both attempts failed',
+          async () => {
+            const d = await only();
+            return d.status === 'failed' && d.attempts === 2;
+          },
+          10_000,
+          100,
+        );
       } else {
-        await waitUntil('disabled as gone, delivery failed', async () => {
-          const res = await call(api.baseUrl, 'GET', `/department/${a.dept}/webhook/${webhookId}`, { token: a.token });
-          const d = await only();
-          return res.body.webhooks[0].isActive === false && res.body.webhooks[0].disabledReason === 'gone' && d.status === 'failed';
-        }, 10_000, 100);
+        await waitUntil(
+          'disabled as gone, delivery failed',
+          async () => {
+            const res = await call(api.baseUrl, 'GET', `/department/${a.dept}/webhook/${webhookId}`, { token: a.token });
+            const d = await only();
+            return res.body.webhooks[0].isActive === false && res.body.webhooks[0].disabledReason === 'gone' && d.status === 'failed';
+          },
+          10_000,
+          100,
+        );
         await setActive(a, hostile.url, true);
       }
       const before = hostile.requests.length;

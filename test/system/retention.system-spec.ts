@@ -18,16 +18,27 @@ describe('retention purge', () => {
 
   it('one worker purges events, deliveries and attempts older than EVENT_RETENTION, in batches, and keeps the rest', async () => {
     const OLD = 12_000;
-    await db.query(`INSERT INTO events (id, department_id, type, data, occurred_at, created_at, fanned_out_at)
+    await db.query(
+      `INSERT INTO events (id, department_id, type, data, occurred_at, created_at, fanned_out_at)
       SELECT 'evt_old_' || g, 'd', 'SURVEY_COMPLETED', '{}', now() - interval '3 days', now() - interval '3 days', now() - interval '3 days'
-        FROM generate_series(1, $1) g`, [OLD]);
-    await db.query(`INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, created_at)
+        FROM generate_series(1, $1) g`,
+      [OLD],
+    );
+    await db.query(
+      `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, created_at)
       SELECT 'msg_old_' || g, 'evt_old_' || g, 'wh_x', 'd', 'SURVEY_COMPLETED', 'succeeded', 1, now() - interval '3 days'
-        FROM generate_series(1, $1) g`, [OLD]);
-    await db.query(`INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code)
-      SELECT 'msg_old_' || g, 1, now() - interval '3 days', 5, 200 FROM generate_series(1, $1) g`, [OLD]);
+        FROM generate_series(1, $1) g`,
+      [OLD],
+    );
+    await db.query(
+      `INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code)
+      SELECT 'msg_old_' || g, 1, now() - interval '3 days', 5, 200 FROM generate_series(1, $1) g`,
+      [OLD],
+    );
     await db.query(`INSERT INTO events (id, department_id, type, data, occurred_at, fanned_out_at) VALUES ('evt_new', 'd', 'SURVEY_COMPLETED', '{}', now(), now())`);
-    await db.query(`INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts) VALUES ('msg_new', 'evt_new', 'wh_x', 'd', 'SURVEY_COMPLETED', 'succeeded', 1)`);
+    await db.query(
+      `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts) VALUES ('msg_new', 'evt_new', 'wh_x', 'd', 'SURVEY_COMPLETED', 'succeeded', 1)`,
+    );
     await db.query(`INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code) VALUES ('msg_new', 1, now(), 5, 200)`);
 
     const count = async (table: string) => Number((await db.query(`SELECT count(*) AS n FROM ${table}`))[0].n);

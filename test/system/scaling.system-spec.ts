@@ -111,11 +111,19 @@ describe('scaling: 2 API processes and workers that come and go', () => {
     expect(await terminated).toBe(0);
 
     const countByStatus = async () =>
-      await admin.db.dataSource.query<{ status: string; n: number }[]>(`SELECT status, count(*)::int AS n FROM deliveries WHERE department_id = $1 GROUP BY status ORDER BY status`, [dept]);
-    await waitUntil(`all ${EVENTS * 2} deliveries succeeded`, async () => {
-      const rows = await countByStatus();
-      return rows.length === 1 && rows[0].status === 'succeeded' && rows[0].n === EVENTS * 2;
-    }, 120_000, 250);
+      await admin.db.dataSource.query<{ status: string; n: number }[]>(
+        `SELECT status, count(*)::int AS n FROM deliveries WHERE department_id = $1 GROUP BY status ORDER BY status`,
+        [dept],
+      );
+    await waitUntil(
+      `all ${EVENTS * 2} deliveries succeeded`,
+      async () => {
+        const rows = await countByStatus();
+        return rows.length === 1 && rows[0].status === 'succeeded' && rows[0].n === EVENTS * 2;
+      },
+      120_000,
+      250,
+    );
 
     // The log: one delivery per (event, webhook), each with exactly one attempt, a 204.
     const log: { id: string; webhook_id: string; event_id: string; attempts: number; logged: number; codes: number[] }[] = await admin.db.dataSource.query(

@@ -110,10 +110,14 @@ describe('the sweeper reaches every stuck item', () => {
     const total = DELIVERIES + PUBLISHED * 2;
     // And the event walk's page (EventRepository.findNotFannedOutPage) a range scan of IDX_events_pending_fan_out.
     await api.db.dataSource.query('ANALYZE events');
-    const eventPlan = (await api.db.dataSource.query<{ 'QUERY PLAN': string }[]>(
-      `EXPLAIN SELECT id FROM events WHERE fanned_out_at IS NULL AND created_at < now() AND (created_at, id) > ('-infinity'::timestamptz, 'evt_')
+    const eventPlan = (
+      await api.db.dataSource.query<{ 'QUERY PLAN': string }[]>(
+        `EXPLAIN SELECT id FROM events WHERE fanned_out_at IS NULL AND created_at < now() AND (created_at, id) > ('-infinity'::timestamptz, 'evt_')
         ORDER BY created_at, id LIMIT 1000`,
-    )).map((r) => r['QUERY PLAN']).join('\n');
+      )
+    )
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     expect(eventPlan).toMatch(/Index Scan using "?IDX_events_pending_fan_out"?/);
 
     await stack.restartRedis({ hard: true, wipe: true });
@@ -130,7 +134,10 @@ describe('the sweeper reaches every stuck item', () => {
     await waitUntil(
       `all ${total} deliveries succeeded`,
       async () => {
-        lastMetrics = await fetch(metricsUrl).then((r) => r.text(), () => lastMetrics);
+        lastMetrics = await fetch(metricsUrl).then(
+          (r) => r.text(),
+          () => lastMetrics,
+        );
         if (requeuedAt === undefined && metric(lastMetrics, 'pollarix_sweeper_requeued_total', 'delivery') >= DELIVERIES) {
           requeuedAt = Date.now();
           const own = process.cpuUsage(ownCpu);
@@ -150,9 +157,14 @@ describe('the sweeper reaches every stuck item', () => {
     process.stderr.write(
       `[sweeper-backlog] ${DELIVERIES} stranded deliveries: re-queued ${((requeuedAt - started) / 1000).toFixed(1)} s after the worker was spawned ` +
         `(${Math.round(DELIVERIES / ((requeuedAt - started) / 1000))}/s, 0.5 s polling), all ${total} succeeded after ${((deliveredAt - started) / 1000).toFixed(1)} s; ` +
-        `load average ${load.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end, ${cpus().length} cores; ${cpuAtRequeued}\n`,
+        `load average ${load.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' ')} at the end, ${cpus().length} cores; ${cpuAtRequeued}\n`,
     );
-    const sweeperLines = worker.output.join('').split('\n').filter((l) => l.includes('SweeperService'));
+    const sweeperLines = worker.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('SweeperService'));
     process.stderr.write(`[sweeper-backlog] the sweeper's lines:\n${sweeperLines.join('\n')}\n`);
 
     // PostgreSQL: every delivery succeeded, both departments (the second's as much as the first's).

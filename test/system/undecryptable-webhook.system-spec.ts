@@ -58,8 +58,11 @@ describe('a webhook that cannot be decrypted, beside a healthy department', () =
       expect((await call(api.baseUrl, 'POST', '/internal/events/batch', { token: publisher, body: { events } })).status).toBe(202);
 
       const list = async (i: number) =>
-        (await call(api.baseUrl, 'GET', `/department/${departments[i]}/webhook/${webhookIds[i]}/deliveries?limit=100`, { token: tokens[i] })).body
-          .deliveries as { id: string; status: string; attempts: number }[];
+        (await call(api.baseUrl, 'GET', `/department/${departments[i]}/webhook/${webhookIds[i]}/deliveries?limit=100`, { token: tokens[i] })).body.deliveries as {
+          id: string;
+          status: string;
+          attempts: number;
+        }[];
       // Bound: 40 small deliveries to loopback take well under a second here; 20 s leaves room for a noisy machine.
       await waitUntil('the healthy department got all its deliveries', async () => (await list(1)).filter((d) => d.status === 'succeeded').length === EVENTS, 20_000);
       // Two attempts each (the schedule has one retry), then failed.

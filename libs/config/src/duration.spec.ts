@@ -18,9 +18,7 @@ describe('parseDuration', () => {
 
 describe('parseDurationList', () => {
   it('parses the default retry schedule', () => {
-    expect(parseDurationList('5s,5m,30m,2h,5h,10h,10h')).toEqual([
-      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
-    ]);
+    expect(parseDurationList('5s,5m,30m,2h,5h,10h,10h')).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
   });
   it('rejects a list with one bad item', () => expect(parseDurationList('5s,soon')).toBeUndefined());
 });

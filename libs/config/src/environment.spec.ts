@@ -60,9 +60,7 @@ describe('loadConfig', () => {
   });
 
   it('says what a duration looks like, naming the variable once', () => {
-    expect(() => load({ SESSION_TTL: 'forever' })).toThrow(
-      'Invalid configuration: SESSION_TTL must be a duration like 12h (got "forever")',
-    );
+    expect(() => load({ SESSION_TTL: 'forever' })).toThrow('Invalid configuration: SESSION_TTL must be a duration like 12h (got "forever")');
     expect(() => load({ DELIVERY_RETRY_SCHEDULE: '5s,,5m' })).toThrow(
       'Invalid configuration: DELIVERY_RETRY_SCHEDULE must be a comma-separated list of durations like 5s,5m,30m (got "5s,,5m")',
     );

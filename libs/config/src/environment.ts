@@ -1,17 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  getMetadataStorage,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  validateSync,
-  ValidateBy,
-} from 'class-validator';
+import { getMetadataStorage, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, ValidateBy } from 'class-validator';
 import { parseRedisUrl, redactUrl, RedisUrlError } from './redis-url';
 import { parseDuration, parseDurationList } from './duration';
 
@@ -72,91 +60,154 @@ function IsDurationList(example: string): PropertyDecorator {
  * table is checked against this class by a test, so adding a variable here means documenting it.
  */
 export class EnvironmentVariables {
-  @IsOptional() @IsIn(['development', 'production', 'test'])
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT?: number;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   HOST?: string;
 
-  @IsOptional() @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection string' })
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection string' })
   DATABASE_URL?: string;
 
-  @IsOptional() @IsRedisUrl()
+  @IsOptional()
+  @IsRedisUrl()
   REDIS_URL?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
   WORKER_CONCURRENCY?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   WORKER_HTTP_PORT?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(300_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
   DELIVERY_TIMEOUT_MS?: number;
 
-  @IsOptional() @IsDurationList('5s,5m,30m')
+  @IsOptional()
+  @IsDurationList('5s,5m,30m')
   DELIVERY_RETRY_SCHEDULE?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
   WEBHOOK_MAX_IN_FLIGHT?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
   DEPARTMENT_MAX_IN_FLIGHT?: number;
 
-  @IsOptional() @IsDuration('30s')
+  @IsOptional()
+  @IsDuration('30s')
   QUEUE_LOCK_DURATION?: string;
 
-  @IsOptional() @IsDuration('30s')
+  @IsOptional()
+  @IsDuration('30s')
   SWEEPER_INTERVAL?: string;
 
-  @IsOptional() @IsDuration('1m')
+  @IsOptional()
+  @IsDuration('1m')
   SWEEPER_GRACE?: string;
 
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   DELIVERY_ALLOW_PRIVATE_NETWORKS?: boolean;
 
-  @IsOptional() @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
     message: 'must be 32 bytes as 64 hex characters or 44 base64 characters',
   })
   SECRETS_ENCRYPTION_KEY?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   RATE_LIMIT_PER_MINUTE?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   MAX_WEBHOOKS_PER_DEPARTMENT?: number;
 
-  @IsOptional() @IsDuration('5d or 12h')
+  @IsOptional()
+  @IsDuration('5d or 12h')
   AUTO_DISABLE_AFTER?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   AUTO_DISABLE_MIN_FAILURES?: number;
 
-  @IsOptional() @IsDuration('12h')
+  @IsOptional()
+  @IsDuration('12h')
   SESSION_TTL?: string;
 
-  @IsOptional() @IsDuration('30d')
+  @IsOptional()
+  @IsDuration('30d')
   EVENT_RETENTION?: string;
 
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   MIGRATIONS_RUN?: boolean;
 
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   TRUST_PROXY?: boolean;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DATA_DIR?: string;
 
   /** Unset: derived from DATA_DIR's absolute path, one stack per clone (see @pollarix/devinfra stack.ts). */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   DEV_POSTGRES_PORT?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   DEV_REDIS_PORT?: number;
 }
 

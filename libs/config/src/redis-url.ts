@@ -81,7 +81,8 @@ function parseSingleNode(url: string): SingleNodeTopology {
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   if (!host) throw new RedisUrlError(`has no host, as in ${parsed.protocol}//127.0.0.1:6379`);
-  if (!/^\/?(\d+)?$/.test(parsed.pathname)) throw new RedisUrlError(`has path ${JSON.stringify(parsed.pathname)}: only a database number may follow the host, as in /0`);
+  if (!/^\/?(\d+)?$/.test(parsed.pathname))
+    throw new RedisUrlError(`has path ${JSON.stringify(parsed.pathname)}: only a database number may follow the host, as in /0`);
   const port = parsed.port ? Number(parsed.port) : DEFAULT_PORT.single;
   return { kind: 'single', url, nodes: [{ host, port }], tls: parsed.protocol === 'rediss:' };
 }
@@ -138,7 +139,9 @@ function parseNode(text: string, defaultPort: number, example: string): RedisNod
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(text);
   if (!match) {
     throw new RedisUrlError(
-      text === '' ? `has an empty host in its host list, expected e.g. ${example}` : `has an invalid host ${JSON.stringify(text)}, expected host or host:port as in ${example}`,
+      text === ''
+        ? `has an empty host in its host list, expected e.g. ${example}`
+        : `has an invalid host ${JSON.stringify(text)}, expected host or host:port as in ${example}`,
     );
   }
   const port = match[2] === undefined ? defaultPort : Number(match[2]);

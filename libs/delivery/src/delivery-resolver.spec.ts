@@ -92,7 +92,7 @@ class FakeNameserver {
     const header = Buffer.alloc(12);
     header.writeUInt16BE(message.readUInt16BE(0), 0);
     // QR, the query's RD, RA; rcode 3 (NXDOMAIN) for unknown names, else 0 (an empty answer is NODATA).
-    header.writeUInt16BE(0x8080 | (message[2] & 0x01) << 8 | (zone === undefined ? 3 : 0), 2);
+    header.writeUInt16BE(0x8080 | ((message[2] & 0x01) << 8) | (zone === undefined ? 3 : 0), 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(addresses.length, 6);
     const records = addresses.map((address) => {
@@ -385,8 +385,7 @@ describe('WebhookSender with the delivery resolver', () => {
   it('keeps healthy names and literals prompt while 8 names hang at their nameserver', async () => {
     const client = sender({ allowPrivateNetworks: true });
     const finished: Array<{ kind: string; at: number; error: string | null; ok: boolean }> = [];
-    const track = (kind: string, url: string) =>
-      send(client, url).then((result) => finished.push({ kind, at: performance.now(), error: result.error, ok: result.ok }));
+    const track = (kind: string, url: string) => send(client, url).then((result) => finished.push({ kind, at: performance.now(), error: result.error, ok: result.ok }));
     const started = performance.now();
     // Eight distinct names, more than libuv's four pool threads: with dns.lookup they would hold every thread.
     const hanging = Array.from({ length: 8 }, (_unused, i) => track('hang', `http://${i === 0 ? '' : `n${i}.`}hang.test:${port}/`));

@@ -218,9 +218,7 @@ export class DeliveryResolver {
     // One broken answer (timeout, SERVFAIL, refused) makes it a DNS failure, not proof the name is absent.
     const broken = failures.find((reason) => !NOT_FOUND_CODES.has(codeOf(reason)));
     const error =
-      broken === undefined
-        ? new DnsLookupError('ENOTFOUND', name, failures[0] ?? new Error(`${name} has no address`))
-        : new DnsLookupError('EAI_AGAIN', name, broken);
+      broken === undefined ? new DnsLookupError('ENOTFOUND', name, failures[0] ?? new Error(`${name} has no address`)) : new DnsLookupError('EAI_AGAIN', name, broken);
     // Remembered briefly: a webhook's own retries are spaced far wider than this, so the cache only
     // merges bursts, such as every pending delivery of one tenant hitting the same dead nameserver.
     if (this.negativeTtlMs > 0) this.cache.set(key, { error }, { ttl: this.negativeTtlMs });

@@ -19,8 +19,7 @@ class SenderCloser implements OnApplicationShutdown {
     {
       provide: WebhookSender,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new WebhookSender({ allowPrivateNetworks: config.deliveryAllowPrivateNetworks, userAgent: USER_AGENT }),
+      useFactory: (config: AppConfig) => new WebhookSender({ allowPrivateNetworks: config.deliveryAllowPrivateNetworks, userAgent: USER_AGENT }),
     },
     SenderCloser,
   ],

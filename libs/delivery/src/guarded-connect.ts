@@ -27,8 +27,7 @@ export type Resolver = (hostname: string, options: { family?: number; hints?: nu
  * dns.lookup (getaddrinfo on libuv's thread pool, where a hanging nameserver holds a thread): fine for
  * a few trusted names; deliveries use DeliveryResolver instead.
  */
-export const systemResolver: Resolver = (hostname, options) =>
-  dns.lookup(hostname, { family: options.family ?? 0, hints: options.hints, all: true });
+export const systemResolver: Resolver = (hostname, options) => dns.lookup(hostname, { family: options.family ?? 0, hints: options.hints, all: true });
 
 function lookupFamily(family: number | 'IPv4' | 'IPv6' | undefined): number | undefined {
   if (family === 'IPv4') return 4;

@@ -27,7 +27,8 @@ function escapeControl(character: string): string {
  *   A receiver's literal text `\u0000` therefore looks the same; the log is for reading, not replay.
  */
 export function loggableText(input: Uint8Array | string): string {
-  const text = typeof input === 'string' ? input.replace(LONE_SURROGATES, REPLACEMENT_CHARACTER) : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+  const text =
+    typeof input === 'string' ? input.replace(LONE_SURROGATES, REPLACEMENT_CHARACTER) : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
   return text.replace(CONTROL_CHARACTERS, escapeControl);
 }
 

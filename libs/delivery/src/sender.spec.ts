@@ -310,9 +310,7 @@ describe('WebhookSender', () => {
     it('caps a long content-type at 255 characters, as valid text', async () => {
       // 0xff is legal obs-text in a header value, and is not UTF-8.
       const header = Buffer.concat([Buffer.from('content-type: text/'), Buffer.from([0xff]), Buffer.from('x'.repeat(400))]);
-      const port = await raw((socket) =>
-        socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n'), header, Buffer.from('\r\ncontent-length: 2\r\n\r\nok')])),
-      );
+      const port = await raw((socket) => socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n'), header, Buffer.from('\r\ncontent-length: 2\r\n\r\nok')])));
       const result = await sender(true).send(request(`http://127.0.0.1:${port}/`));
       expect(result).toMatchObject({ ok: true, statusCode: 200, responseBody: 'ok' });
       expect(result.responseContentType).toHaveLength(255);
@@ -414,13 +412,10 @@ describe('WebhookSender', () => {
       expect(result.errorMessage).toContain('ENOTFOUND');
     });
 
-    it.each(['not a url', 'ftp://example.com/', 'file:///etc/passwd', 'javascript:alert(1)'])(
-      'reports invalid_url for %s',
-      async (url) => {
-        const result = await sender(true).send(request(url));
-        expect(result).toMatchObject({ ok: false, statusCode: null, error: 'invalid_url' });
-      },
-    );
+    it.each(['not a url', 'ftp://example.com/', 'file:///etc/passwd', 'javascript:alert(1)'])('reports invalid_url for %s', async (url) => {
+      const result = await sender(true).send(request(url));
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'invalid_url' });
+    });
 
     it('never puts header values into the error message', async () => {
       const secret = 'Bearer s3cr3t-token-value';
@@ -481,9 +476,7 @@ describe('WebhookSender', () => {
 
     it('refuses a name that resolves to loopback, checking the resolved address', async () => {
       const target = await receiver();
-      const result = await sender(false, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(
-        request(`http://receiver.test:${target.port}/`),
-      );
+      const result = await sender(false, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(request(`http://receiver.test:${target.port}/`));
       expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback' });
       expect(result.errorMessage).toBe('Blocked destination receiver.test resolves to 127.0.0.1 (loopback)');
       expect(target.hits).toBe(0);
@@ -500,9 +493,7 @@ describe('WebhookSender', () => {
     it('connects to the address the checked lookup returned (pinned, not re-resolved)', async () => {
       const target = await receiver();
       // `receiver.test` exists only in this resolver, so reaching the receiver proves its answer was used.
-      const result = await sender(true, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(
-        request(`http://receiver.test:${target.port}/hook`),
-      );
+      const result = await sender(true, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(request(`http://receiver.test:${target.port}/hook`));
       expect(result).toMatchObject({ ok: true, statusCode: 200 });
       expect(target.received[0].headers.host).toBe(`receiver.test:${target.port}`);
     });

@@ -1,14 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, Dispatcher } from 'undici';
-import {
-  AddressPolicy,
-  allowAll,
-  BLOCKED_DESTINATION_CODE,
-  BlockedDestinationError,
-  blockNonPublic,
-  createGuardedConnector,
-  Resolver,
-} from './guarded-connect';
+import { AddressPolicy, allowAll, BLOCKED_DESTINATION_CODE, BlockedDestinationError, blockNonPublic, createGuardedConnector, Resolver } from './guarded-connect';
 import { DeliveryResolver } from './delivery-resolver';
 import { loggableText, truncateText } from './loggable-text';
 import { BlockReason, literalHostAddress } from './ssrf';

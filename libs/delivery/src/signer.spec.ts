@@ -21,10 +21,7 @@ describe('signatureHeader', () => {
   it('lists one signature per secret, space-separated, in order', () => {
     const [a, b] = [generateSecret(), generateSecret()];
     const both = signatureHeader([a, b], 'msg_1', 1700000000, '{}');
-    expect(both.split(' ')).toEqual([
-      signatureHeader([a], 'msg_1', 1700000000, '{}'),
-      signatureHeader([b], 'msg_1', 1700000000, '{}'),
-    ]);
+    expect(both.split(' ')).toEqual([signatureHeader([a], 'msg_1', 1700000000, '{}'), signatureHeader([b], 'msg_1', 1700000000, '{}')]);
   });
 
   it('refuses to sign without a secret', () => {

@@ -23,9 +23,7 @@ export function signatureHeader(secrets: string[], msgId: string, timestampSecon
   // An unsigned request would look valid to nobody; refuse rather than send one.
   if (secrets.length === 0) throw new Error('At least one webhook secret is required to sign');
   const content = `${msgId}.${timestampSeconds}.${body}`;
-  return secrets
-    .map((secret) => `v1,${createHmac('sha256', secretKey(secret)).update(content, 'utf8').digest('base64')}`)
-    .join(' ');
+  return secrets.map((secret) => `v1,${createHmac('sha256', secretKey(secret)).update(content, 'utf8').digest('base64')}`).join(' ');
 }
 
 /** The three Standard Webhooks headers for one attempt (the timestamp is this attempt's). */

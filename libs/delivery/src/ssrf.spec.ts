@@ -160,12 +160,9 @@ describe('classifyAddress', () => {
     ['10.0.0.1/8', 'invalid'],
   ];
 
-  it.each([...ipv4, ...ipv6, ...embedded, ...metadata, ...publicAddresses, ...invalid])(
-    '%s → %s',
-    (address, expected) => {
-      expect(classifyAddress(address)).toBe(expected);
-    },
-  );
+  it.each([...ipv4, ...ipv6, ...embedded, ...metadata, ...publicAddresses, ...invalid])('%s → %s', (address, expected) => {
+    expect(classifyAddress(address)).toBe(expected);
+  });
 });
 
 describe('literalHostAddress', () => {

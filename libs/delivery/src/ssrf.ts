@@ -3,18 +3,7 @@ import * as ipaddr from 'ipaddr.js';
 
 /** Why a destination address is refused (SPEC §8); `null` from the classifiers means allowed. */
 export type BlockReason =
-  | 'unspecified'
-  | 'loopback'
-  | 'private'
-  | 'link_local'
-  | 'cgnat'
-  | 'multicast'
-  | 'broadcast'
-  | 'reserved'
-  | 'documentation'
-  | 'benchmarking'
-  | 'metadata'
-  | 'invalid';
+  'unspecified' | 'loopback' | 'private' | 'link_local' | 'cgnat' | 'multicast' | 'broadcast' | 'reserved' | 'documentation' | 'benchmarking' | 'metadata' | 'invalid';
 
 type Range<T extends ipaddr.IPv4 | ipaddr.IPv6> = readonly [T, number];
 

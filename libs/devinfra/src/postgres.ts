@@ -113,7 +113,7 @@ export async function startLocalPostgres(options: PostgresOptions): Promise<Loca
   if (await isListening(options.port)) {
     const served = await postgresDataDirectory(options.port);
     if (served === undefined || resolve(served) !== placement.dataDir) {
-      throw new PortTakenError(options.port, served === undefined ? 'a programme that is not this clone\'s PostgreSQL' : `the PostgreSQL of ${served}`);
+      throw new PortTakenError(options.port, served === undefined ? "a programme that is not this clone's PostgreSQL" : `the PostgreSQL of ${served}`);
     }
     await ensureDatabase(`${base}/postgres`, database);
     return { url, dataDir: placement.dataDir, moved: placement.moved, reused: { pid: postmasterPid(placement.dataDir) }, stop: async () => undefined };
@@ -124,7 +124,11 @@ export async function startLocalPostgres(options: PostgresOptions): Promise<Loca
 /** LC_MESSAGES for initdb and postgres: the readiness line below is matched in English. */
 function messagesLocale(): string {
   try {
-    const available = new Set(execSync('locale -a', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\r?\n/).map((line) => line.trim()));
+    const available = new Set(
+      execSync('locale -a', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split(/\r?\n/)
+        .map((line) => line.trim()),
+    );
     for (const name of ['en_US.UTF-8', 'C.UTF-8', 'en_US.utf8']) if (available.has(name)) return name;
   } catch {
     // no `locale`
@@ -197,7 +201,10 @@ async function startServer(placement: PostgresPlacement, options: PostgresOption
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
     readiness.then(() => 'ready' as const),
-    exited.then((code) => `exited at start (exit code ${code})`, (error: Error) => `could not be started: ${error.message}`),
+    exited.then(
+      (code) => `exited at start (exit code ${code})`,
+      (error: Error) => `could not be started: ${error.message}`,
+    ),
     new Promise<string>((resolvePromise) => (timer = setTimeout(() => resolvePromise(`not ready after ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS))),
   ]);
   clearTimeout(timer);

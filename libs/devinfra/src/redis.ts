@@ -78,7 +78,7 @@ export async function startLocalRedis(options: RedisOptions): Promise<LocalServi
   if (await isListening(options.port)) {
     const served = await redisDataDirectory(options.port);
     if (served === undefined || realOrResolved(served) !== realOrResolved(options.dataDir)) {
-      throw new PortTakenError(options.port, served === undefined ? 'a programme that is not this clone\'s Redis' : `the Redis of ${served}`);
+      throw new PortTakenError(options.port, served === undefined ? "a programme that is not this clone's Redis" : `the Redis of ${served}`);
     }
     return { url, dataDir: options.dataDir, reused: {}, stop: async () => undefined };
   }
@@ -87,14 +87,22 @@ export async function startLocalRedis(options: RedisOptions): Promise<LocalServi
   ensureRedisServerBinary(log);
   mkdirSync(options.dataDir, { recursive: true });
   const args = [
-    '--port', String(options.port),
-    '--bind', '127.0.0.1',
-    '--dir', options.dataDir,
-    '--appendonly', options.appendOnly === false ? 'no' : 'yes',
-    '--appendfsync', 'everysec',
-    '--save', '',
-    '--maxmemory-policy', 'noeviction',
-    '--daemonize', 'no',
+    '--port',
+    String(options.port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    options.dataDir,
+    '--appendonly',
+    options.appendOnly === false ? 'no' : 'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => log(chunk.toString().trim()));

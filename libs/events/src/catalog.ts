@@ -77,7 +77,7 @@ export const EVENT_CATALOG = [
   },
   {
     type: 'WEBHOOK_DISABLED',
-    description: 'Operational: the service disabled one of the department\'s webhooks (published by the service itself).',
+    description: "Operational: the service disabled one of the department's webhooks (published by the service itself).",
     subscribable: true,
     publishedBy: 'service',
     schema: {
@@ -99,9 +99,7 @@ export type EventType = (typeof EVENT_CATALOG)[number]['type'];
 
 export const EVENT_TYPES: readonly EventType[] = EVENT_CATALOG.map((entry) => entry.type);
 
-export const SUBSCRIBABLE_EVENT_TYPES: readonly EventType[] = EVENT_CATALOG.filter((entry) => entry.subscribable).map(
-  (entry) => entry.type,
-);
+export const SUBSCRIBABLE_EVENT_TYPES: readonly EventType[] = EVENT_CATALOG.filter((entry) => entry.subscribable).map((entry) => entry.type);
 
 export function isSubscribableEventType(value: string): value is EventType {
   return (SUBSCRIBABLE_EVENT_TYPES as readonly string[]).includes(value);

@@ -13,7 +13,12 @@ describe('validateEvent', () => {
       }),
     ).toEqual([]);
     expect(
-      validateEvent({ type: 'COUPON_REDEEMED', departmentId: 'd', id: 'evt_1', data: { couponId: 'c', code: 'X', redeemedAt: '2026-11-26T10:00:00Z', value: { amount: 5, currency: 'EUR' } } }),
+      validateEvent({
+        type: 'COUPON_REDEEMED',
+        departmentId: 'd',
+        id: 'evt_1',
+        data: { couponId: 'c', code: 'X', redeemedAt: '2026-11-26T10:00:00Z', value: { amount: 5, currency: 'EUR' } },
+      }),
     ).toEqual([]);
   });
 
@@ -27,14 +32,18 @@ describe('validateEvent', () => {
     ['a missing department', { type: 'SURVEY_COMPLETED', data: completed }, ['departmentId']],
     ['data not an object', { type: 'SURVEY_COMPLETED', departmentId: 'd', data: [1] }, ['data']],
     ['a bad date-time', { type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, completedAt: 'yesterday' } }, ['data', 'completedAt']],
-    ['a bad status', { type: 'SURVEY_STATUS_CHANGED', departmentId: 'd', data: { surveyId: 's', previousStatus: 'x', status: 'active', changedAt: '2026-11-26T10:00:00Z' } }, ['data', 'previousStatus']],
+    [
+      'a bad status',
+      { type: 'SURVEY_STATUS_CHANGED', departmentId: 'd', data: { surveyId: 's', previousStatus: 'x', status: 'active', changedAt: '2026-11-26T10:00:00Z' } },
+      ['data', 'previousStatus'],
+    ],
     ['a bad id', { type: 'SURVEY_COMPLETED', departmentId: 'd', id: 'has space', data: completed }, ['id']],
     ['an unknown field', { type: 'SURVEY_COMPLETED', departmentId: 'd', data: completed, colour: 1 }, ['colour']],
   ])('rejects %s', (_label, event, loc) => {
     expect(validateEvent(event).map((p) => p.loc)).toContainEqual(loc);
   });
 
-  it('refuses the service\'s own types from producers, and accepts them from the service', () => {
+  it("refuses the service's own types from producers, and accepts them from the service", () => {
     const disabled = { type: 'WEBHOOK_DISABLED', departmentId: 'd', data: { webhookId: 'wh_1', reason: 'gone', disabledAt: '2026-11-26T10:00:00Z' } };
     expect(validateEvent(disabled).map((p) => p.loc)).toEqual([['type']]);
     expect(validateEvent({ type: 'WEBHOOK_TEST', departmentId: 'd', data: {} }).map((p) => p.loc)).toEqual([['type']]);

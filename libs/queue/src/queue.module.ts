@@ -56,8 +56,7 @@ export class QueueModule {
         {
           provide: QUEUE_CONNECTION,
           inject: [AppConfig],
-          useFactory: (config: AppConfig): QueueConnection =>
-            createQueueConnection(config.redisUrl!, `queue-${role}`, queueRedisOptions(role)),
+          useFactory: (config: AppConfig): QueueConnection => createQueueConnection(config.redisUrl!, `queue-${role}`, queueRedisOptions(role)),
         },
         QueueConnectionCloser,
       ],

@@ -84,10 +84,7 @@ async function masterNodes(connection: RedisConnection, timeoutMs: number): Prom
 }
 
 async function readNodeSettings(label: string, node: Redis, timeoutMs: number): Promise<RedisNodeSettings> {
-  const [appendonly, maxmemoryPolicy] = await Promise.all([
-    configGet(node, 'appendonly', timeoutMs),
-    configGet(node, 'maxmemory-policy', timeoutMs),
-  ]);
+  const [appendonly, maxmemoryPolicy] = await Promise.all([configGet(node, 'appendonly', timeoutMs), configGet(node, 'maxmemory-policy', timeoutMs)]);
   const settings: RedisNodeSettings = { node: label, appendonly, maxmemoryPolicy };
   if (settings.appendonly === undefined) {
     const aof = infoField(await info(node, 'persistence', timeoutMs), 'aof_enabled');

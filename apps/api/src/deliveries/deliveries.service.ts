@@ -54,7 +54,12 @@ export class DeliveriesService {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const rows = await this.db.repos.deliveries.list(
       webhookId,
-      { status: query.status, eventType: query.eventType, since: query.since ? new Date(query.since) : undefined, until: query.until ? new Date(query.until) : undefined },
+      {
+        status: query.status,
+        eventType: query.eventType,
+        since: query.since ? new Date(query.since) : undefined,
+        until: query.until ? new Date(query.until) : undefined,
+      },
       limit + 1,
       query.cursor ? decodeCursor(query.cursor) : undefined,
     );
@@ -126,7 +131,10 @@ export class DeliveriesService {
     const webhook = await this.db.repos.webhooks.findInDepartment(departmentId, webhookId);
     if (!webhook) throw webhookNotFound(webhookId);
     if (!webhook.isActive) {
-      throw new AppError(ErrorCode.Conflict, `Webhook ${webhookId} is inactive${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}; activate it before sending again`);
+      throw new AppError(
+        ErrorCode.Conflict,
+        `Webhook ${webhookId} is inactive${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}; activate it before sending again`,
+      );
     }
   }
 }

@@ -57,7 +57,11 @@ export class InternalEventsController {
       if (error instanceof EventValidationError) {
         throw new AppError(
           ErrorCode.Unprocessable,
-          error.problems.map((p): ErrorDetail => ({ msg: p.msg, type: ErrorCode.Unprocessable, loc: [...loc, ...(batch && p.index !== undefined ? [p.index] : []), ...p.loc] })),
+          error.problems.map((p): ErrorDetail => ({
+            msg: p.msg,
+            type: ErrorCode.Unprocessable,
+            loc: [...loc, ...(batch && p.index !== undefined ? [p.index] : []), ...p.loc],
+          })),
         );
       }
       if (error instanceof EventIdConflictError) throw new AppError(ErrorCode.Conflict, error.message);

@@ -6,9 +6,7 @@ const req = (originalUrl: string, routePath?: unknown, baseUrl = ''): Request =>
 
 describe('routeLabel', () => {
   it('is the matched route pattern, never the path with its ids or query', () => {
-    expect(routeLabel(req('/department/d1/webhook/wh_1?x=1', '/department/:departmentId/webhook/:webhookId'))).toBe(
-      '/department/:departmentId/webhook/:webhookId',
-    );
+    expect(routeLabel(req('/department/d1/webhook/wh_1?x=1', '/department/:departmentId/webhook/:webhookId'))).toBe('/department/:departmentId/webhook/:webhookId');
   });
 
   it('is "unmatched" without a route, or when only a catch-all middleware registration matched', () => {

@@ -41,10 +41,14 @@ export class WindowLimiter {
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const state = this.state(rejection);
-      throw new AppError(ErrorCode.RateLimited, `Rate limit of ${this.options.points} requests per ${this.options.durationSeconds} s exceeded; retry in ${state.resetSeconds} s`, {
-        ...limitHeaders(state),
-        'Retry-After': String(state.resetSeconds),
-      });
+      throw new AppError(
+        ErrorCode.RateLimited,
+        `Rate limit of ${this.options.points} requests per ${this.options.durationSeconds} s exceeded; retry in ${state.resetSeconds} s`,
+        {
+          ...limitHeaders(state),
+          'Retry-After': String(state.resetSeconds),
+        },
+      );
     }
   }
 

@@ -37,10 +37,7 @@ export class TestSendService {
       data: { message: 'Test event from Pollarix Webhooks', ...(dto.webhookId ? { webhookId: dto.webhookId } : {}) },
     });
     const msgId = newId('msg');
-    const identity =
-      secrets.length > 0
-        ? signingHeaders(secrets, msgId, body)
-        : { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)) };
+    const identity = secrets.length > 0 ? signingHeaders(secrets, msgId, body) : { 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)) };
 
     const result = await this.sender.send({
       url: dto.url,
@@ -57,9 +54,6 @@ function failure(result: SendResult): AppError {
   if (result.error === 'blocked_destination') {
     return AppError.field(ErrorCode.BlockedDestination, ['body', 'url'], `Destination is not allowed: ${result.errorMessage}`);
   }
-  const msg =
-    result.error === null
-      ? `Receiver answered HTTP ${result.statusCode} (a 2xx is required)`
-      : `Delivery failed (${result.error}): ${result.errorMessage}`;
+  const msg = result.error === null ? `Receiver answered HTTP ${result.statusCode} (a 2xx is required)` : `Delivery failed (${result.error}): ${result.errorMessage}`;
   return new AppError(ErrorCode.DeliveryFailed, msg);
 }

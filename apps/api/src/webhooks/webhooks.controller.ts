@@ -16,15 +16,7 @@ import type { Response } from 'express';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { ErrorResponseDto } from '../docs/error-response.dto';
 import { TestSendLimiter } from '../rate-limit/test-send.limiter';
-import {
-  CreatedWebhookListDto,
-  CreateWebhookDto,
-  SecretDto,
-  TestSendDto,
-  TestSendResultDto,
-  UpdateWebhookDto,
-  WebhookListDto,
-} from './dto/webhook.dto';
+import { CreatedWebhookListDto, CreateWebhookDto, SecretDto, TestSendDto, TestSendResultDto, UpdateWebhookDto, WebhookListDto } from './dto/webhook.dto';
 import { TestSendService } from './test-send.service';
 import { WebhooksService } from './webhooks.service';
 
@@ -98,11 +90,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Replace a webhook (headers omitted → {}, isActive omitted → true)' })
   @ApiOkResponse({ type: WebhookListDto })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto })
-  update(
-    @Param('departmentId') departmentId: string,
-    @Param('webhookId') webhookId: string,
-    @Body() dto: UpdateWebhookDto,
-  ): Promise<WebhookListDto> {
+  update(@Param('departmentId') departmentId: string, @Param('webhookId') webhookId: string, @Body() dto: UpdateWebhookDto): Promise<WebhookListDto> {
     return this.webhooks.update(departmentId, webhookId, dto);
   }
 

@@ -106,11 +106,7 @@ export class WebhooksService {
     if (this.config.deliveryAllowPrivateNetworks) return;
     const reason = blockedLiteralDestination(url);
     if (reason) {
-      throw AppError.field(
-        ErrorCode.BlockedDestination,
-        ['body', 'url'],
-        `Destination ${new URL(url).hostname} is not allowed (${reason} address)`,
-      );
+      throw AppError.field(ErrorCode.BlockedDestination, ['body', 'url'], `Destination ${new URL(url).hostname} is not allowed (${reason} address)`);
     }
   }
 
@@ -129,10 +125,7 @@ export class WebhooksService {
     if (!locked) await repos.webhooks.lockDepartment(departmentId);
     const count = await repos.webhooks.countInDepartment(departmentId);
     if (count >= this.config.maxWebhooksPerDepartment) {
-      throw new AppError(
-        ErrorCode.PlanLimit,
-        `Department ${departmentId} already has ${count} webhooks, the plan's limit of ${this.config.maxWebhooksPerDepartment}`,
-      );
+      throw new AppError(ErrorCode.PlanLimit, `Department ${departmentId} already has ${count} webhooks, the plan's limit of ${this.config.maxWebhooksPerDepartment}`);
     }
     const secret = generateSecret();
     const webhook = await repos.webhooks.insert(newId('wh'), departmentId, fields, secret);
@@ -146,11 +139,7 @@ export function webhookNotFound(webhookId: string): AppError {
 
 function replay(earlier: StoredResponse, requestHash: string): CreateResult {
   if (earlier.requestHash !== requestHash) {
-    throw AppError.field(
-      ErrorCode.Unprocessable,
-      ['header', 'Idempotency-Key'],
-      'This Idempotency-Key was already used with a different request body',
-    );
+    throw AppError.field(ErrorCode.Unprocessable, ['header', 'Idempotency-Key'], 'This Idempotency-Key was already used with a different request body');
   }
   return { body: earlier.body as CreatedWebhookListDto, replayed: true };
 }

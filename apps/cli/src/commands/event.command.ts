@@ -48,7 +48,7 @@ export function registerEventCommands(program: Command): void {
     .description('validate, store and queue one event for delivery; prints the published event as JSON')
     .requiredOption('--department <id>', 'the department whose webhooks receive it')
     .requiredOption('--type <TYPE>', `one of ${types}`)
-    .requiredOption('--data <json>', 'the event data, a JSON object checked against the type\'s schema')
+    .requiredOption('--data <json>', "the event data, a JSON object checked against the type's schema")
     .option('--id <eventId>', 'event id (default: a new evt_…); an id published before is answered with the first event and nothing is sent again')
     .option('--timestamp <ISO>', 'when the event happened (default: now)')
     .action(async (options: PublishOptions) => {

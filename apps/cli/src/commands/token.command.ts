@@ -6,7 +6,11 @@ import { CliError } from '../cli-error';
 import { announceRevocation } from '../infra/announce';
 import { DatabaseSession, withDatabase } from '../infra/database';
 
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 function withTokens<T>(work: (tokens: TokenService, session: DatabaseSession) => Promise<T>): Promise<T> {
   return withDatabase(loadConfig(), { migrateLocal: true }, (session) => work(new TokenService(session.repos), session));
@@ -14,7 +18,14 @@ function withTokens<T>(work: (tokens: TokenService, session: DatabaseSession) =>
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function tokenRecord(token: TokenView): Record<string, unknown> {

@@ -86,7 +86,11 @@ export class DevProcesses {
   private async terminate({ name, process: child, exited }: Child): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     child.kill('SIGTERM');
-    const timedOut = await within(exited.then(() => false), this.graceMs, true);
+    const timedOut = await within(
+      exited.then(() => false),
+      this.graceMs,
+      true,
+    );
     if (timedOut) {
       this.say(`${name} did not stop within ${this.graceMs} ms: killing it`);
       child.kill('SIGKILL');

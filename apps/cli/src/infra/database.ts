@@ -24,11 +24,7 @@ const stderr: Say = (line) => process.stderr.write(`${line}\n`);
  * Runs `work` against DATABASE_URL, or against the local PostgreSQL when it is unset: reused when
  * `npm start` (or anything else) already serves it, otherwise started here and stopped afterwards.
  */
-export async function withDatabase<T>(
-  config: AppConfig,
-  options: DatabaseOptions,
-  work: (session: DatabaseSession) => Promise<T>,
-): Promise<T> {
+export async function withDatabase<T>(config: AppConfig, options: DatabaseOptions, work: (session: DatabaseSession) => Promise<T>): Promise<T> {
   let localService: LocalService | undefined;
   const url = config.databaseUrl ?? (localService = await startLocalDatabase(config, stderr)).url;
   const dataSource = new DataSource(dataSourceOptions(url, { logging: false }));

@@ -56,7 +56,11 @@ function stopOnExit(service: LocalService): LocalService {
     ...service,
     stop: async () => {
       if (isProcessAlive(pid)) {
-        const timedOut = await within(service.stop().then(() => false), STOP_TIMEOUT_MS, true);
+        const timedOut = await within(
+          service.stop().then(() => false),
+          STOP_TIMEOUT_MS,
+          true,
+        );
         if (timedOut && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
       }
       stopped = true;
@@ -74,7 +78,11 @@ const PORT_VARIABLE: Record<Server, string> = { postgres: 'DEV_POSTGRES_PORT', r
  * derived from the data folder's path (or the next free one in its range). A server already on the port
  * is reused only when it serves this clone's data folder; another clone's is passed over, never used.
  */
-async function startOwn(server: Server, config: AppConfig, start: (port: number) => Promise<LocalService>): Promise<{ service: LocalService; port: number; passed: string[] }> {
+async function startOwn(
+  server: Server,
+  config: AppConfig,
+  start: (port: number) => Promise<LocalService>,
+): Promise<{ service: LocalService; port: number; passed: string[] }> {
   const explicit = server === 'postgres' ? config.devPostgresPort : config.devRedisPort;
   if (explicit !== undefined) {
     try {

@@ -40,7 +40,11 @@ export async function withQueue<T>(config: AppConfig, name: QueueName, work: (qu
 }
 
 async function untilReady(queue: Queue, failure: () => string): Promise<void> {
-  const ready = await within(queue.waitUntilReady().then(() => true), REDIS_READY_TIMEOUT_MS, false).catch((error: unknown) => {
+  const ready = await within(
+    queue.waitUntilReady().then(() => true),
+    REDIS_READY_TIMEOUT_MS,
+    false,
+  ).catch((error: unknown) => {
     throw new CliError(`${failure()} (${errorMessage(error)})`);
   });
   if (!ready) throw new CliError(failure());
@@ -48,6 +52,13 @@ async function untilReady(queue: Queue, failure: () => string): Promise<void> {
 
 /** close() waits for pending commands; on an unreachable Redis that wait is cut short. */
 async function closeQueue(queue: Queue): Promise<void> {
-  const closed = await within(queue.close().then(() => true, () => false), REDIS_READY_TIMEOUT_MS, false);
+  const closed = await within(
+    queue.close().then(
+      () => true,
+      () => false,
+    ),
+    REDIS_READY_TIMEOUT_MS,
+    false,
+  );
   if (!closed) await queue.disconnect().catch(() => undefined);
 }

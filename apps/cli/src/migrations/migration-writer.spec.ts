@@ -15,7 +15,7 @@ describe('renderMigration', () => {
   });
 
   it('escapes template-literal syntax and keeps parameters', () => {
-    const source = renderMigration('X', 1, [{ query: 'COMMENT ON x IS \'`${a}\\\'', parameters: ['p'] }], []);
+    const source = renderMigration('X', 1, [{ query: "COMMENT ON x IS '`${a}\\'", parameters: ['p'] }], []);
     expect(source).toContain('await queryRunner.query(`COMMENT ON x IS \'\\`\\${a}\\\\\'`, ["p"]);');
   });
 });
@@ -32,8 +32,7 @@ describe('registerMigration', () => {
   it('imports the class and appends it to MIGRATIONS', () => {
     const updated = registerMigration(index, 'AddDeliveries1800000000000', '1800000000000-AddDeliveries');
     expect(updated).toContain(
-      "import { InitialSchema1764180000000 } from './1764180000000-InitialSchema';\n" +
-        "import { AddDeliveries1800000000000 } from './1800000000000-AddDeliveries';\n",
+      "import { InitialSchema1764180000000 } from './1764180000000-InitialSchema';\n" + "import { AddDeliveries1800000000000 } from './1800000000000-AddDeliveries';\n",
     );
     expect(updated).toContain('export const MIGRATIONS = [InitialSchema1764180000000, AddDeliveries1800000000000];');
   });

@@ -45,7 +45,10 @@ export function renderMigration(name: string, timestamp: number, up: SqlQuery[],
 export function registerMigration(indexSource: string, className: string, fileBase: string): string {
   const array = /export const MIGRATIONS = \[([^\]]*)\];/.exec(indexSource);
   if (!array) throw new Error('migrations/index.ts has no `export const MIGRATIONS = [...]` array');
-  const items = array[1].split(',').map((item) => item.trim()).filter(Boolean);
+  const items = array[1]
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   items.push(className);
   const oneLine = `export const MIGRATIONS = [${items.join(', ')}];`;
   const rendered = oneLine.length <= 110 ? oneLine : `export const MIGRATIONS = [\n${items.map((item) => `  ${item},`).join('\n')}\n];`;

@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AttemptOutcome, Database } from '@pollarix/database';
+import { loggableText, truncateText } from '@pollarix/delivery';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { MicroBatcher } from './micro-batcher';
 
 /** A database error as one readable line (it may quote what could not be stored). */
-// eslint-disable-next-line no-control-regex -- replacing control characters is the point
-const describe = (error: unknown): string => String((error as Error)?.message ?? error).replace(/[\u0000-\u001f]+/g, ' ').slice(0, 200);
+const describe = (error: unknown): string => truncateText(loggableText(String((error as Error)?.message ?? error)), 200);
 
 /**
  * The delivery log's writer: attempts that finish in the same event-loop turn, or while the previous

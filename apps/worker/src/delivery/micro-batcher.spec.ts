@@ -18,10 +18,13 @@ function gated() {
 describe('MicroBatcher', () => {
   it('handles items added in one turn together and answers each caller with its own result', async () => {
     const calls: number[][] = [];
-    const batcher = new MicroBatcher<number, number>(async (items) => {
-      calls.push(items);
-      return items.map((n) => n * 10);
-    }, { maxBatch: 100, maxInFlight: 1 });
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        calls.push(items);
+        return items.map((n) => n * 10);
+      },
+      { maxBatch: 100, maxInFlight: 1 },
+    );
     expect(await Promise.all([1, 2, 3].map((n) => batcher.add(n)))).toEqual([10, 20, 30]);
     expect(calls).toEqual([[1, 2, 3]]);
   });
@@ -66,9 +69,12 @@ describe('MicroBatcher', () => {
   });
 
   it('rejects every caller of a failed batch, and a wrong result count too', async () => {
-    const failing = new MicroBatcher<number, number>(async () => {
-      throw new Error('database down');
-    }, { maxBatch: 10, maxInFlight: 1 });
+    const failing = new MicroBatcher<number, number>(
+      async () => {
+        throw new Error('database down');
+      },
+      { maxBatch: 10, maxInFlight: 1 },
+    );
     await expect(Promise.all([failing.add(1), failing.add(2)])).rejects.toThrow('database down');
     const short = new MicroBatcher<number, number>(async () => [1], { maxBatch: 10, maxInFlight: 1 });
     const outcomes = await Promise.allSettled([short.add(1), short.add(2)]);
@@ -93,9 +99,12 @@ describe('MicroBatcher', () => {
   });
 
   it('without onItemFailure, every caller of a failed batch gets its error', async () => {
-    const batcher = new MicroBatcher<number, number>(async () => {
-      throw new Error('down');
-    }, { maxBatch: 100, maxInFlight: 1 });
+    const batcher = new MicroBatcher<number, number>(
+      async () => {
+        throw new Error('down');
+      },
+      { maxBatch: 100, maxInFlight: 1 },
+    );
     const results = await Promise.allSettled([1, 2].map((n) => batcher.add(n)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });

@@ -119,13 +119,16 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       if ((await this.redis.eval(ACQUIRE_LOCK, 1, LOCK_KEY, this.token, this.lockTtlMs)) !== 1) return false;
       this.lockLost = false;
       // A tick may walk for a whole interval: the lock is extended while it runs, so no other worker sweeps at the same time.
-      renewal = setInterval(() => {
-        Promise.resolve(this.redis.eval(ACQUIRE_LOCK, 1, LOCK_KEY, this.token, this.lockTtlMs))
-          .then((held) => {
-            if (held !== 1) this.lockLost = true;
-          })
-          .catch(() => undefined);
-      }, Math.max(100, Math.floor(this.lockTtlMs / 3)));
+      renewal = setInterval(
+        () => {
+          Promise.resolve(this.redis.eval(ACQUIRE_LOCK, 1, LOCK_KEY, this.token, this.lockTtlMs))
+            .then((held) => {
+              if (held !== 1) this.lockLost = true;
+            })
+            .catch(() => undefined);
+        },
+        Math.max(100, Math.floor(this.lockTtlMs / 3)),
+      );
       renewal.unref();
       const started = Date.now();
       const { events, deliveries } = await this.sweep(new Date(started), started + sweepBudgetMs(this.config.sweeperIntervalMs));
@@ -209,7 +212,11 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     const started = Date.now();
     const rows = await this.db.repos.deliveries.findOverduePage(cutoff, after, SWEEP_PAGE);
     const now = Date.now();
-    const { added, check, add } = await this.requeue(this.deliveries, rows.map((row) => deliverJob(row, now)), cutoff);
+    const { added, check, add } = await this.requeue(
+      this.deliveries,
+      rows.map((row) => deliverJob(row, now)),
+      cutoff,
+    );
     return { scanned: rows.length, requeued: added.length, last: rows.at(-1)?.cursor ?? null, ms: { query: now - started, check, add } };
   }
 
@@ -220,7 +227,11 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   private async requeue(queue: Queue, jobs: QueuedJob[], cutoff: Date): Promise<{ added: QueuedJob[]; check: number; add: number }> {
     if (jobs.length === 0) return { added: [], check: 0, add: 0 };
     const started = Date.now();
-    const presence = await readJobPresence(queue, jobs.map((job) => job.opts.jobId), cutoff.getTime());
+    const presence = await readJobPresence(
+      queue,
+      jobs.map((job) => job.opts.jobId),
+      cutoff.getTime(),
+    );
     const { add, confirm } = planRequeue(jobs, presence);
     // Rare (a job finished but its delivery is still pending at that attempt): one by one, as before.
     for (const job of confirm) {

@@ -19,11 +19,14 @@ export class WebhookDisabler {
     const cancelled = await this.db.repos.deliveries.cancelPendingForWebhook(webhookId);
     this.logger.warn(`Webhook ${webhookId} of ${departmentId} disabled (${reason}); ${cancelled} pending deliveries cancelled`);
     await this.redis.publish(WEBHOOKS_CHANGED_CHANNEL, departmentId).catch(() => undefined);
-    await this.publisher.publish({
-      type: 'WEBHOOK_DISABLED',
-      departmentId,
-      data: { webhookId, reason, disabledAt: new Date().toISOString() },
-    }, { serviceTypes: true });
+    await this.publisher.publish(
+      {
+        type: 'WEBHOOK_DISABLED',
+        departmentId,
+        data: { webhookId, reason, disabledAt: new Date().toISOString() },
+      },
+      { serviceTypes: true },
+    );
   }
 
   async disable(webhookId: string, departmentId: string, reason: string): Promise<void> {

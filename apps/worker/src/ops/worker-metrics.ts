@@ -81,10 +81,7 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
-  constructor(
-    @InjectQueue(QueueName.Deliveries) deliveriesQueue: Queue,
-    @InjectQueue(QueueName.Events) eventsQueue: Queue,
-  ) {
+  constructor(@InjectQueue(QueueName.Deliveries) deliveriesQueue: Queue, @InjectQueue(QueueName.Events) eventsQueue: Queue) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pollarix_worker_' });
     const queues = [deliveriesQueue, eventsQueue];
     new Gauge({

@@ -14,9 +14,7 @@ export function toAppError(exception: unknown, req?: Request): AppError {
   const parserError = exception as BodyParserError;
   switch (parserError?.type) {
     case 'entity.parse.failed':
-      return new AppError(ErrorCode.BadRequest, [
-        { msg: 'Request body is not valid JSON', type: ErrorCode.BadRequest, loc: ['body'] },
-      ]);
+      return new AppError(ErrorCode.BadRequest, [{ msg: 'Request body is not valid JSON', type: ErrorCode.BadRequest, loc: ['body'] }]);
     case 'entity.too.large':
       return new AppError(ErrorCode.PayloadTooLarge, 'Request body is larger than 1 MiB');
     case 'encoding.unsupported':

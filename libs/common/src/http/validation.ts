@@ -61,9 +61,7 @@ export class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new AppError(ErrorCode.BadRequest, [
-          { msg: 'Request body must be a JSON object', type: ErrorCode.BadRequest, loc: ['body'] },
-        ]);
+        throw new AppError(ErrorCode.BadRequest, [{ msg: 'Request body must be a JSON object', type: ErrorCode.BadRequest, loc: ['body'] }]);
       }
     }
     try {

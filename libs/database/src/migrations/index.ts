@@ -6,4 +6,11 @@ import { DueIndex1764250000000 } from './1764250000000-DueIndex';
 import { AttemptChains1764260000000 } from './1764260000000-AttemptChains';
 
 /** Every migration in order; `npm run migration:generate -- <Name>` appends new ones here. */
-export const MIGRATIONS = [InitialSchema1764180000000, DeliveryLog1764205000000, DropUnusedAttemptIndex1764230000000, LeanDeliveryLog1764240000000, DueIndex1764250000000, AttemptChains1764260000000];
+export const MIGRATIONS = [
+  InitialSchema1764180000000,
+  DeliveryLog1764205000000,
+  DropUnusedAttemptIndex1764230000000,
+  LeanDeliveryLog1764240000000,
+  DueIndex1764250000000,
+  AttemptChains1764260000000,
+];

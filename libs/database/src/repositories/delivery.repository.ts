@@ -174,9 +174,20 @@ export class DeliveryRepository {
   async findForAttempts(ids: string[], now = new Date()): Promise<AttemptLoad[]> {
     if (ids.length === 0) return [];
     const rows: (WebhookTargetRow & {
-      delivery_id: string; event_id: string; webhook_id: string; delivery_department_id: string; status: DeliveryStatus;
-      attempts: number; chain_start: number; chain: number; delivery_created_at: Date;
-      type: string; event_department_id: string; occurred_at: Date; data_bytes: number; data: Record<string, unknown> | null;
+      delivery_id: string;
+      event_id: string;
+      webhook_id: string;
+      delivery_department_id: string;
+      status: DeliveryStatus;
+      attempts: number;
+      chain_start: number;
+      chain: number;
+      delivery_created_at: Date;
+      type: string;
+      event_department_id: string;
+      occurred_at: Date;
+      data_bytes: number;
+      data: Record<string, unknown> | null;
     })[] = await this.manager.query(
       // An event's data comes once per batch, however many of its deliveries are in it, and only when
       // small: what a batch holds in memory is bounded by bytes, not by how large its events are.
@@ -277,7 +288,10 @@ export class DeliveryRepository {
         outcomes.map((o) => o.errorMessage?.slice(0, 500) ?? null),
         outcomes.map((o) => o.status),
         outcomes.map((o) => o.nextAttemptAt),
-        outcomes.map((o) => (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null),
+        outcomes.map(
+          (o) =>
+            (o.error === null && o.statusCode !== null && (o.statusCode < 200 || o.statusCode > 299) ? `HTTP ${o.statusCode}` : o.errorMessage)?.slice(0, 500) ?? null,
+        ),
         outcomes.map((o) => o.webhookId),
         outcomes.map((o) => o.responseContentType?.slice(0, 255) ?? null),
       ],
@@ -355,4 +369,3 @@ export class DeliveryRepository {
     return rows.map((row) => ({ ...toPendingJob(row), cursor: { at: row.due_key, id: row.id } }));
   }
 }
-

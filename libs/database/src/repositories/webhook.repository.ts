@@ -40,17 +40,37 @@ export interface DeliveryTarget {
 /** The webhook columns a delivery target is made of, named as the entity's properties. */
 export type WebhookTargetRow = Pick<
   WebhookEntity,
-  | 'id' | 'departmentId' | 'name' | 'url' | 'events' | 'headersSealed' | 'isActive' | 'disabledReason' | 'createdAt' | 'updatedAt'
-  | 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'
+  | 'id'
+  | 'departmentId'
+  | 'name'
+  | 'url'
+  | 'events'
+  | 'headersSealed'
+  | 'isActive'
+  | 'disabledReason'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'secretSealed'
+  | 'previousSecretSealed'
+  | 'previousSecretExpiresAt'
 >;
 
 /** The select list of a WebhookTargetRow from the webhooks table under `alias`, for raw queries (and joins). */
 export function webhookTargetColumns(alias: string): string {
   return [
-    `${alias}.id`, `${alias}.department_id AS "departmentId"`, `${alias}.name`, `${alias}.url`, `${alias}.events`,
-    `${alias}.headers_sealed AS "headersSealed"`, `${alias}.is_active AS "isActive"`, `${alias}.disabled_reason AS "disabledReason"`,
-    `${alias}.created_at AS "createdAt"`, `${alias}.updated_at AS "updatedAt"`, `${alias}.secret_sealed AS "secretSealed"`,
-    `${alias}.previous_secret_sealed AS "previousSecretSealed"`, `${alias}.previous_secret_expires_at AS "previousSecretExpiresAt"`,
+    `${alias}.id`,
+    `${alias}.department_id AS "departmentId"`,
+    `${alias}.name`,
+    `${alias}.url`,
+    `${alias}.events`,
+    `${alias}.headers_sealed AS "headersSealed"`,
+    `${alias}.is_active AS "isActive"`,
+    `${alias}.disabled_reason AS "disabledReason"`,
+    `${alias}.created_at AS "createdAt"`,
+    `${alias}.updated_at AS "updatedAt"`,
+    `${alias}.secret_sealed AS "secretSealed"`,
+    `${alias}.previous_secret_sealed AS "previousSecretSealed"`,
+    `${alias}.previous_secret_expires_at AS "previousSecretExpiresAt"`,
   ].join(', ');
 }
 

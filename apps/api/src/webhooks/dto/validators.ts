@@ -22,12 +22,7 @@ function parseAbsoluteUrl(value: unknown): URL | null {
   }
 }
 
-function rule(
-  name: string,
-  test: (value: unknown) => boolean,
-  message: (args: ValidationArguments) => string,
-  options?: ValidationOptions,
-): PropertyDecorator {
+function rule(name: string, test: (value: unknown) => boolean, message: (args: ValidationArguments) => string, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
       name,
@@ -38,12 +33,15 @@ function rule(
     });
 }
 
-const entries = (value: unknown): [string, unknown][] =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+const entries = (value: unknown): [string, unknown][] => (value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : []);
 
 /** 400: a string that parses as an absolute URL. */
 export const IsAbsoluteUrl = () =>
-  rule('isAbsoluteUrl', (value) => parseAbsoluteUrl(value) !== null, () => 'Invalid URL format');
+  rule(
+    'isAbsoluteUrl',
+    (value) => parseAbsoluteUrl(value) !== null,
+    () => 'Invalid URL format',
+  );
 
 /** 422: http or https only. */
 export const IsHttpUrl = () =>
@@ -62,12 +60,21 @@ export const HeaderValuesAreStrings = () =>
   rule(
     'headerValuesAreStrings',
     (value) => entries(value).every(([, v]) => typeof v === 'string'),
-    (args) => `Header values must be strings (${entries(args.value).filter(([, v]) => typeof v !== 'string').map(([k]) => k).join(', ')})`,
+    (args) =>
+      `Header values must be strings (${entries(args.value)
+        .filter(([, v]) => typeof v !== 'string')
+        .map(([k]) => k)
+        .join(', ')})`,
   );
 
 /** 422: names, count, sizes and reserved names of custom headers (SPEC §5). */
 export const AcceptableHeaders = () =>
-  rule('acceptableHeaders', (value) => headerProblem(value) === null, (args) => headerProblem(args.value) ?? '', UNPROCESSABLE);
+  rule(
+    'acceptableHeaders',
+    (value) => headerProblem(value) === null,
+    (args) => headerProblem(args.value) ?? '',
+    UNPROCESSABLE,
+  );
 
 export function headerProblem(value: unknown): string | null {
   const list = entries(value);
@@ -93,4 +100,9 @@ export const EVENT_TYPES_MESSAGE = `events must only contain subscribable event 
 
 /** 422: not blank (whitespace only). */
 export const NotBlank = () =>
-  rule('notBlank', (value) => typeof value !== 'string' || value.trim().length > 0, (args) => `${args.property} must not be blank`, UNPROCESSABLE);
+  rule(
+    'notBlank',
+    (value) => typeof value !== 'string' || value.trim().length > 0,
+    (args) => `${args.property} must not be blank`,
+    UNPROCESSABLE,
+  );

@@ -2,19 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { UNPROCESSABLE } from '@pollarix/common';
 import { SUBSCRIBABLE_EVENT_TYPES } from '@pollarix/events';
-import {
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsDefined,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  MaxLength,
-  MinLength,
-} from 'class-validator';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsDefined, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import {
   AcceptableHeaders,
   EVENT_TYPES_MESSAGE,
@@ -43,7 +31,12 @@ function UrlField(): PropertyDecorator {
 
 function HeadersField(): PropertyDecorator {
   return applyDecorators(
-    ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { Authorization: 'Bearer your-secret-token' }, description: HEADERS_DESCRIPTION }),
+    ApiPropertyOptional({
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      example: { Authorization: 'Bearer your-secret-token' },
+      description: HEADERS_DESCRIPTION,
+    }),
     IsOptional(),
     IsObject({ message: 'headers must be an object of header names to string values' }),
     HeaderValuesAreStrings(),
