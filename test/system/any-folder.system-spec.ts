@@ -199,3 +199,38 @@ describe('npm start from a clone under a 0700 folder', () => {
     START_TIMEOUT_MS + STOP_TIMEOUT_MS * 2,
   );
 });
+
+describe('npm test from a clone under a 0700 folder', () => {
+  it(
+    "starts the test run's own PostgreSQL and Redis there and passes (the e2e project's ops suite)",
+    async () => {
+      const clone = makeClone();
+      // jest directly: npm test would first typecheck and lint the whole clone, which this checkout's run already did.
+      const child = spawn(process.execPath, [join('node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'e2e', 'test/e2e/ops.e2e-spec.ts'], {
+        cwd: clone.dir,
+        env: newcomerEnv(0),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }, START_TIMEOUT_MS);
+        child.once('exit', (exitCode) => {
+          clearTimeout(timer);
+          resolve(exitCode);
+        });
+      });
+      expect({ code, tail: text.slice(-2000) }).toEqual({ code: 0, tail: expect.stringMatching(/Tests:\s+\d+ passed, \d+ total/) as unknown });
+      expect(text).not.toMatch(/EACCES/);
+    },
+    START_TIMEOUT_MS + STOP_TIMEOUT_MS,
+  );
+});
