@@ -22,12 +22,12 @@ const DELIVERIES = Number(process.env.SWEEPER_BACKLOG_DELIVERIES ?? 10_000);
 const EVENTS_PER_DEPARTMENT = DELIVERIES / 5;
 const PUBLISHED = 200;
 /**
- * Everything delivered within 60 s plus 12 ms per delivery (3 min for 10,000): the sweeper alone takes
- * a few seconds (see the log line), the rest is one worker sending on a shared 2-core machine that also
- * runs this test's receivers, API, PostgreSQL and Redis — at ≥ 85 deliveries/s, several times below what
- * it does unloaded.
+ * Everything delivered within 60 s plus 30 ms per delivery (6 min for 10,000). What this test guards is
+ * completeness (every stranded delivery found and sent), not speed: unloaded, the sweeper takes a few
+ * seconds and the whole run about 12 s here; with other test runs on the same 2 cores (load average
+ * 14-18) one run needed over 3 minutes. 33 deliveries/s is far below any healthy run.
  */
-const DELIVERED_WITHIN_MS = 60_000 + DELIVERIES * 12;
+const DELIVERED_WITHIN_MS = 60_000 + DELIVERIES * 30;
 jest.setTimeout(DELIVERED_WITHIN_MS + 120_000);
 const data = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
 
