@@ -107,6 +107,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
       responseBody,
       responseBodyTruncated: false,
       responseContentType: 'application/octet-stream',
+      chain: 0,
       error: null,
       errorMessage: null,
       status: 'succeeded',
@@ -131,5 +132,76 @@ describe('delivery batches with one bad item (scratch database)', () => {
     expect((await metrics.registry.getSingleMetric('pollarix_delivery_item_failures_total')!.get()).values).toEqual([
       expect.objectContaining({ labels: { stage: 'log' }, value: 1 }),
     ]);
+  });
+
+  describe('attempt chains', () => {
+    const failedAttempt = (deliveryId: string, webhookId: string, attempt: number, chain: number): AttemptOutcome => ({
+      deliveryId,
+      webhookId,
+      attempt,
+      requestedAt: new Date(),
+      durationMs: 5000,
+      statusCode: null,
+      responseBody: '',
+      responseBodyTruncated: false,
+      responseContentType: null,
+      chain,
+      error: 'timeout',
+      errorMessage: 'Timed out',
+      status: 'pending',
+      nextAttemptAt: new Date(Date.now() + 60_000),
+    });
+    const row = async (id: string) =>
+      (
+        await client.query<{ status: string; attempts: number; chain: number; next_attempt_at: Date | null; logged: string[] }>(
+          `SELECT status, attempts, chain, next_attempt_at, ARRAY(SELECT attempt::text FROM delivery_attempts WHERE delivery_id = d.id ORDER BY attempt) AS logged
+             FROM deliveries d WHERE id = $1`,
+          [id],
+        )
+      ).rows[0];
+
+    it('an attempt in flight when its delivery was cancelled is logged and counted; the delivery stays cancelled and a recover starts after it', async () => {
+      const department = newId('dept');
+      const { webhookId, ids } = await deliveriesTo(department, sealedSecret(), 1);
+      const bystander = await deliveriesTo(newId('dept'), sealedSecret(), 1);
+      await db.repos.deliveries.cancel(ids[0]);
+      await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0), failedAttempt(bystander.ids[0], bystander.webhookId, 1, 0)]);
+      expect(await row(ids[0])).toMatchObject({ status: 'cancelled', attempts: 1, next_attempt_at: null, logged: ['1'] });
+      expect(await row(bystander.ids[0])).toMatchObject({ status: 'pending', attempts: 1, logged: ['1'] });
+
+      const { jobs } = await db.repos.deliveries.restartChains({ webhookId, ids });
+      expect(jobs).toEqual([expect.objectContaining({ id: ids[0], nextAttempt: 2, chain: 1, webhookId, departmentId: department })]);
+    });
+
+    it("an earlier chain's late outcome moves nothing and logs nothing", async () => {
+      const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 1);
+      await db.repos.deliveries.cancel(ids[0]);
+      await db.repos.deliveries.restartChains({ webhookId, ids });
+      await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)]);
+      expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 0, chain: 1, logged: [] });
+      await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)]);
+      expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 1, chain: 1, logged: ['1'] });
+    });
+
+    it('recover pages by position: deliveries cancelled again after their restart are not restarted twice in one recover', async () => {
+      const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 5);
+      await client.query(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL WHERE id = ANY($1)`, [ids]);
+      const restarted: string[] = [];
+      let after = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<typeof db.repos.deliveries.restartChains>> = await db.repos.deliveries.restartChains(
+          { webhookId, statuses: ['failed', 'cancelled'], after },
+          2,
+        );
+        restarted.push(...page.jobs.map((job) => job.id));
+        // What a worker does when a 410 disables the webhook meanwhile: its pending deliveries are cancelled.
+        await db.repos.deliveries.cancelPendingForWebhook(webhookId);
+        after = page.next;
+        pages++;
+      } while (after !== null && pages < 10);
+      expect(restarted.sort()).toEqual([...ids].sort());
+      expect(pages).toBe(3);
+    });
   });
 });

@@ -166,6 +166,7 @@ describe('delivery log statements with a backlog (scratch database)', () => {
       responseBody: '',
       responseBodyTruncated: false,
       responseContentType: null,
+      chain: 0,
       error: null,
       errorMessage: null,
       status: 'succeeded',

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '@pollarix/common';
-import { Database, DeliveryCursor, DeliveryEntity, PendingJob, RECOVERABLE_STATUSES } from '@pollarix/database';
+import { Database, DeliveryCursor, DeliveryEntity, PendingJob, RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
 import { toEnvelope } from '@pollarix/events';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
@@ -95,7 +95,7 @@ export class DeliveriesService {
       throw new AppError(ErrorCode.Conflict, `Delivery ${deliveryId} is still pending; it will be attempted again on its own`);
     }
     await this.assertActive(departmentId, webhookId);
-    await this.enqueue(await this.db.repos.deliveries.restartChains({ webhookId, ids: [deliveryId] }));
+    await this.enqueue((await this.db.repos.deliveries.restartChains({ webhookId, ids: [deliveryId] })).jobs);
   }
 
   async recover(departmentId: string, webhookId: string, dto: RecoverDto): Promise<RequeuedDto> {
@@ -104,12 +104,17 @@ export class DeliveriesService {
     const until = dto.until ? new Date(dto.until) : undefined;
     if (until && until <= since) throw AppError.field(ErrorCode.Unprocessable, ['body', 'until'], 'until must be after since');
     let requeued = 0;
-    for (;;) {
-      const jobs = await this.db.repos.deliveries.restartChains({ webhookId, statuses: RECOVERABLE_STATUSES, since, until }, RECOVER_PAGE);
-      await this.enqueue(jobs);
-      requeued += jobs.length;
-      if (jobs.length < RECOVER_PAGE) return { requeued };
-    }
+    let after: SweepCursor | null = null;
+    do {
+      const page: { jobs: PendingJob[]; next: SweepCursor | null } = await this.db.repos.deliveries.restartChains(
+        { webhookId, statuses: RECOVERABLE_STATUSES, since, until, after },
+        RECOVER_PAGE,
+      );
+      await this.enqueue(page.jobs);
+      requeued += page.jobs.length;
+      after = page.next;
+    } while (after !== null);
+    return { requeued };
   }
 
   private enqueue(jobs: PendingJob[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { loadConfig } from '@pollarix/config';
-import { RECOVERABLE_STATUSES } from '@pollarix/database';
+import { PendingJob, RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../cli-error';
@@ -51,13 +51,15 @@ export function registerWebhookCommands(program: Command): void {
           const bar = progress('Re-queued', total);
           let done = 0;
           try {
-            for (;;) {
-              const jobs = await repos.deliveries.restartChains(filter, RECOVER_PAGE);
-              await addDeliverJobs(queue, jobs);
-              done += jobs.length;
-              if (jobs.length > 0) bar.update(done);
-              if (jobs.length < RECOVER_PAGE) return done;
-            }
+            let after: SweepCursor | null = null;
+            do {
+              const page: { jobs: PendingJob[]; next: SweepCursor | null } = await repos.deliveries.restartChains({ ...filter, after }, RECOVER_PAGE);
+              await addDeliverJobs(queue, page.jobs);
+              done += page.jobs.length;
+              if (page.jobs.length > 0) bar.update(done);
+              after = page.next;
+            } while (after !== null);
+            return done;
           } finally {
             bar.finish();
           }

@@ -4,6 +4,12 @@ import { loggableText, truncateText } from '@pollarix/delivery';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { MicroBatcher } from './micro-batcher';
 
+/** PostgreSQL's class 22 (data exception): a value it cannot store, such as text with a NUL byte. */
+const isDataError = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+};
+
 /** A database error as one readable line (it may quote what could not be stored). */
 const describe = (error: unknown): string => truncateText(loggableText(String((error as Error)?.message ?? error)), 200);
 
@@ -44,9 +50,10 @@ export class AttemptLog implements OnApplicationShutdown {
     try {
       await this.db.repos.deliveries.recordOutcomes(outcomes);
     } catch (error) {
-      // Several: the batcher writes them one by one. One alone: the attempt still counts (its status,
-      // retry schedule and the webhook's streak), logged without the response it could not store.
-      if (outcomes.length > 1) throw error;
+      // Several: the batcher writes them one by one. One alone that PostgreSQL cannot store: the attempt
+      // still counts (its status, retry schedule and the webhook's streak), logged without its response.
+      // Anything else (a lost connection, a deadlock) fails the job, and the sweeper tries again later.
+      if (outcomes.length > 1 || !isDataError(error)) throw error;
       const [outcome] = outcomes;
       await this.db.repos.deliveries.recordOutcomes([
         { ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describe(error)}` },

@@ -143,6 +143,7 @@ export class DeliveryService {
       responseBody: result.responseBody,
       responseBodyTruncated: result.responseBodyTruncated,
       responseContentType: result.responseContentType,
+      chain: delivery.chain,
       error: errorOverride ?? result.error ?? (result.ok ? null : 'http_status'),
       errorMessage: result.errorMessage,
       status: decision.status,

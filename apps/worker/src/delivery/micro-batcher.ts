@@ -85,7 +85,11 @@ export class MicroBatcher<I, O> {
       if (onItemFailure === undefined) {
         batch.forEach((w) => w.reject(error));
       } else if (batch.length === 1) {
-        onItemFailure(batch[0].item, error);
+        try {
+          onItemFailure(batch[0].item, error);
+        } catch {
+          // A report that fails must not keep the caller waiting: it gets its error all the same.
+        }
         batch[0].reject(error);
       } else {
         // One at a time, within this batch's turn: the fallback never runs more batches than maxInFlight.

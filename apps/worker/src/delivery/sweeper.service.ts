@@ -252,7 +252,8 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     for (;;) {
       const { events, deliveries } = await this.db.repos.events.purgeBefore(cutoff, PURGE_BATCH);
       total += deliveries + events;
-      if (events < PURGE_BATCH) return total;
+      // A shutdown or a lost election stops between batches; the next elected tick carries on.
+      if (events < PURGE_BATCH || this.stopping || this.lockLost) return total;
     }
   }
 }

@@ -2,7 +2,6 @@ import { newId } from '@pollarix/common';
 import { EntityManager } from 'typeorm';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
-import { returningRows } from './raw-query';
 import { SWEEP_KEY, SweepCursor } from './sweep-cursor';
 import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetRow } from './webhook.repository';
 
@@ -26,6 +25,8 @@ export interface AttemptOutcome {
   responseBodyTruncated: boolean;
   /** The response's Content-Type, when there was a response that had one. */
   responseContentType: string | null;
+  /** The delivery's attempt chain the attempt belongs to (an outcome of an earlier chain moves nothing). */
+  chain: number;
   error: string | null;
   errorMessage: string | null;
   /** The delivery's state after this attempt. */
@@ -95,7 +96,7 @@ const toPendingJob = (row: PendingJobRow): PendingJob => ({
 });
 
 /**
- * What an attempt starts from: its delivery and the webhook as it is now (null once deleted), or why
+ * What an attempt starts from: its delivery and the webhook as it is now (null once deleted or inactive), or why
  * the webhook's sealed secrets or headers could not be opened (that delivery alone cannot be sent).
  */
 export interface AttemptLoad {
@@ -110,14 +111,26 @@ export const INLINE_EVENT_BYTES = 64 * 1024;
 /** What `recover` (API and CLI) starts again. */
 export const RECOVERABLE_STATUSES: DeliveryStatus[] = ['failed', 'cancelled'];
 
-/** Which deliveries restartChains may take: $1 webhook, $2 ids, $3 statuses, $4 since, $5 until (null: any). */
-type RestartFilter = { webhookId: string; ids?: string[]; statuses?: DeliveryStatus[]; since?: Date; until?: Date };
+/**
+ * Which deliveries restartChains may take: $1 webhook, $2 ids, $3 statuses, $4 since, $5 until, and
+ * ($6, $7) the page's start, after the previous page's last (created_at, id) (null: any).
+ */
+type RestartFilter = { webhookId: string; ids?: string[]; statuses?: DeliveryStatus[]; since?: Date; until?: Date; after?: SweepCursor | null };
 const RESTARTABLE = `webhook_id = $1 AND status <> 'pending'
              AND ($2::varchar[] IS NULL OR id = ANY($2))
              AND ($3::varchar[] IS NULL OR status = ANY($3))
              AND ($4::timestamptz IS NULL OR created_at >= $4)
-             AND ($5::timestamptz IS NULL OR created_at < $5)`;
-const restartParams = (where: RestartFilter) => [where.webhookId, where.ids ?? null, where.statuses ?? null, where.since ?? null, where.until ?? null];
+             AND ($5::timestamptz IS NULL OR created_at < $5)
+             AND ($6::timestamptz IS NULL OR (created_at, id) > ($6::timestamptz, $7::varchar))`;
+const restartParams = (where: RestartFilter) => [
+  where.webhookId,
+  where.ids ?? null,
+  where.statuses ?? null,
+  where.since ?? null,
+  where.until ?? null,
+  where.after?.at ?? null,
+  where.after?.id ?? null,
+];
 
 export class DeliveryRepository {
   constructor(
@@ -237,6 +250,8 @@ export class DeliveryRepository {
   }
 
   private openTarget(row: WebhookTargetRow, now: Date): { target: DeliveryTarget | null; error: string | null } {
+    // An inactive webhook's deliveries are cancelled, whether or not its secrets can be opened.
+    if (!row.isActive) return { target: null, error: null };
     try {
       return { target: this.webhooks.openTarget(row, now), error: null };
     } catch (error) {
@@ -246,33 +261,38 @@ export class DeliveryRepository {
 
   /**
    * Writes many attempts, their deliveries' new state, and the end of the failing streak of webhooks
-   * that succeeded, in one statement (atomic on its own, one round trip). A delivery is only moved on
-   * when it is still pending at the attempt before: a stale duplicate job or a cancellation in the
-   * meantime wins.
+   * that succeeded, in one statement (atomic on its own, one round trip). An attempt is logged, and its
+   * delivery moved on, only when the delivery is still at the attempt before in the same chain: a stale
+   * duplicate job or an earlier chain's late outcome changes nothing. A delivery cancelled while the
+   * attempt was in flight counts and logs it, and stays cancelled.
    */
   async recordOutcomes(outcomes: AttemptOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     await this.manager.query(
       `WITH v AS (
          SELECT * FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::boolean[],
-                              $8::varchar[], $9::varchar[], $10::varchar[], $11::timestamptz[], $12::varchar[], $13::varchar[], $14::varchar[])
+                              $8::varchar[], $9::varchar[], $10::varchar[], $11::timestamptz[], $12::varchar[], $13::varchar[], $14::varchar[],
+                              $15::int[])
            AS v(delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated,
-                error, error_message, status, next_attempt_at, last_error, webhook_id, response_content_type)
+                error, error_message, status, next_attempt_at, last_error, webhook_id, response_content_type, chain)
+       ), moved AS (
+         -- A pending delivery takes the attempt's outcome; one cancelled while the attempt was in flight
+         -- counts it and stays cancelled (a recover then starts after it).
+         UPDATE deliveries d
+            SET attempts = v.attempt, status = CASE WHEN d.status = 'pending' THEN v.status ELSE d.status END,
+                last_status_code = v.status_code, last_error = v.last_error, last_attempt_at = v.requested_at,
+                -- Due while pending, never otherwise (the check constraint): one odd outcome cannot fail the batch.
+                next_attempt_at = CASE WHEN d.status = 'pending' AND v.status = 'pending' THEN COALESCE(v.next_attempt_at, now()) END
+           FROM v
+          WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.chain = v.chain AND d.status IN ('pending', 'cancelled')
+         RETURNING d.id
        ), logged AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code, response_body,
                                         response_body_truncated, error, error_message, response_content_type)
          SELECT delivery_id, attempt, requested_at, duration_ms, status_code, response_body, response_body_truncated, error, error_message,
                 response_content_type
-           FROM v
+           FROM v WHERE delivery_id IN (SELECT id FROM moved)
          ON CONFLICT (delivery_id, attempt) DO NOTHING
-       ), moved AS (
-         UPDATE deliveries d
-            SET attempts = v.attempt, status = v.status, last_status_code = v.status_code, last_error = v.last_error,
-                last_attempt_at = v.requested_at,
-                -- Due while pending, never otherwise (the check constraint): one odd outcome cannot fail the batch.
-                next_attempt_at = CASE WHEN v.status = 'pending' THEN COALESCE(v.next_attempt_at, now()) END
-           FROM v
-          WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.status = 'pending'
        )
        UPDATE webhooks w SET failing_since = NULL, failure_streak = 0
         WHERE w.id IN (SELECT webhook_id FROM v WHERE status = 'succeeded') AND w.failure_streak > 0`,
@@ -294,6 +314,7 @@ export class DeliveryRepository {
         ),
         outcomes.map((o) => o.webhookId),
         outcomes.map((o) => o.responseContentType?.slice(0, 255) ?? null),
+        outcomes.map((o) => o.chain),
       ],
     );
   }
@@ -328,20 +349,33 @@ export class DeliveryRepository {
   }
 
   /**
-   * Starts a new attempt chain (the retry schedule restarts) for the matching deliveries that are not
-   * pending; returns the jobs to queue.
+   * Starts a new attempt chain (the retry schedule restarts) for up to `limit` matching deliveries that
+   * are not pending, in (created_at, id) order; returns the jobs to queue and where the next page starts
+   * (null after the last page). Paging by position, not by status, restarts each delivery once per
+   * recover even when the worker cancels restarted ones meanwhile (a webhook disabled by a 410).
    */
-  async restartChains(where: RestartFilter, limit = 1000): Promise<PendingJob[]> {
-    const rows = await returningRows<PendingJobRow>(
-      this.manager,
+  async restartChains(where: RestartFilter, limit = 1000): Promise<{ jobs: PendingJob[]; next: SweepCursor | null }> {
+    const rows: (PendingJobRow & { page_size: number; last_key: string; last_id: string })[] = await this.manager.query(
       // A new chain number: its jobs' ids differ from any job the previous chain may have left queued.
-      `UPDATE deliveries SET status = 'pending', chain_start = attempts, chain = chain + 1, next_attempt_at = now()
-        WHERE id IN (
-          SELECT id FROM deliveries WHERE ${RESTARTABLE} ORDER BY created_at LIMIT $6)
-        RETURNING ${PENDING_JOB_COLUMNS}`,
+      // The next page starts after this page's last row in PostgreSQL's own order (its collation, not JavaScript's).
+      `WITH page AS (
+         SELECT id, created_at FROM deliveries WHERE ${RESTARTABLE} ORDER BY created_at, id LIMIT $8
+       ), last AS (
+         SELECT ${SWEEP_KEY('created_at')} AS key, id FROM page ORDER BY created_at DESC, id DESC LIMIT 1
+       ), restarted AS (
+         UPDATE deliveries SET status = 'pending', chain_start = attempts, chain = chain + 1, next_attempt_at = now()
+          WHERE id IN (SELECT id FROM page) AND status <> 'pending'
+         RETURNING ${PENDING_JOB_COLUMNS}
+       )
+       SELECT restarted.*, (SELECT count(*) FROM page)::int AS page_size, last.key AS last_key, last.id AS last_id
+         FROM restarted CROSS JOIN last`,
       [...restartParams(where), limit],
     );
-    return rows.map((row) => ({ ...toPendingJob(row), nextAttemptAt: new Date() }));
+    const full = rows.length > 0 && rows[0].page_size >= limit;
+    return {
+      jobs: rows.map((row) => ({ ...toPendingJob(row), nextAttemptAt: new Date() })),
+      next: full ? { at: rows[0].last_key, id: rows[0].last_id } : null,
+    };
   }
 
   /** How many deliveries restartChains would take for `where` (a progress bar's total). */
