@@ -45,6 +45,8 @@ class FakeNameserver {
   constructor(
     private readonly zones: Record<string, Zone>,
     private readonly silent: string[] = [],
+    /** Names whose AAAA queries get no answer at all (networks that drop them), while A is answered. */
+    private readonly dropAaaa: string[] = [],
   ) {}
 
   async start(): Promise<this> {
@@ -86,6 +88,7 @@ class FakeNameserver {
     const name = labels.join('.').toLowerCase();
     this.queries.push({ name, type: type === TYPE_A ? 'A' : type === TYPE_AAAA ? 'AAAA' : type });
     if (this.silent.some((root) => name === root || name.endsWith(`.${root}`))) return;
+    if (type === TYPE_AAAA && this.dropAaaa.includes(name)) return;
 
     const zone = this.zones[name];
     const addresses = zone === undefined ? [] : type === TYPE_A ? (zone.a ?? []) : type === TYPE_AAAA ? (zone.aaaa ?? []) : [];
@@ -173,8 +176,10 @@ describe('DeliveryResolver', () => {
         'a.test': { a: ['127.0.0.4'] },
         'b.test': { a: ['127.0.0.5'] },
         'c.test': { a: ['127.0.0.6'] },
+        'noaaaa.test': { a: ['127.0.0.7'], ttl: 300 },
       },
       ['hang.test'],
+      ['noaaaa.test'],
     ).start();
     hostsDir = mkdtempSync(join(tmpdir(), 'pollarix-hosts-'));
     hostsPath = join(hostsDir, 'hosts');
@@ -210,6 +215,19 @@ describe('DeliveryResolver', () => {
 
   it('answers a name with only A records (AAAA is NODATA)', async () => {
     expect(await resolver().resolve('v4only.test', {})).toEqual([{ address: '127.0.0.2', family: 4 }]);
+  });
+
+  it('answers with A soon after it arrives when AAAA queries go unanswered, instead of waiting out the DNS timeout', async () => {
+    const subject = resolver({ timeoutMs: 2_000, tries: 2 });
+    const started = performance.now();
+    expect(await subject.resolve('noaaaa.test', {})).toEqual([{ address: '127.0.0.7', family: 4 }]);
+    // Without the grace this takes the whole timeout for AAAA (2 s, then a longer second try).
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(nameserver.count('noaaaa.test', 'AAAA')).toBeGreaterThanOrEqual(1);
+    const queries = nameserver.queries.length;
+    expect(await subject.resolve('noaaaa.test', {})).toEqual([{ address: '127.0.0.7', family: 4 }]);
+    expect(nameserver.queries.length).toBe(queries);
+    subject.cancel();
   });
 
   it('answers again from its cache within the TTL, without a query', async () => {

@@ -200,7 +200,7 @@ export class DeliveryResolver {
     const types: RecordType[] = family === 4 ? ['A'] : family === 6 ? ['AAAA'] : ['A', 'AAAA'];
     // A then AAAA: connections fall back across families anyway (happy eyeballs), and many
     // networks this runs in have no IPv6 route.
-    const outcomes = await Promise.allSettled(types.map((type) => this.queryType(name, type)));
+    const outcomes = await settleWithGrace(types.map((type) => this.queryType(name, type)));
     const addresses: LookupAddress[] = [];
     let ttlMs = Number.POSITIVE_INFINITY;
     for (const outcome of outcomes) {
@@ -270,4 +270,38 @@ function codeOf(reason: unknown): string {
 /** A Resolver for deliveries (see DeliveryResolver). */
 export function createDeliveryResolver(options: DeliveryResolverOptions = {}): Resolver {
   return new DeliveryResolver(options).resolve;
+}
+
+/** Once one family has answered with addresses, how long the other may still take. */
+const OTHER_FAMILY_GRACE_MS = 250;
+
+/**
+ * Like Promise.allSettled, except that once one query has answered with addresses the others get
+ * OTHER_FAMILY_GRACE_MS more: a network that drops AAAA queries must not cost every lookup the whole
+ * DNS timeout when A answered at once. Queries still running then are left to finish unobserved.
+ */
+function settleWithGrace(queries: Promise<Answer>[]): Promise<PromiseSettledResult<Answer>[]> {
+  if (queries.length < 2) return Promise.allSettled(queries);
+  return new Promise((resolve) => {
+    const settled: (PromiseSettledResult<Answer> | undefined)[] = queries.map(() => undefined);
+    let left = queries.length;
+    let grace: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(grace);
+      resolve(settled.filter((outcome): outcome is PromiseSettledResult<Answer> => outcome !== undefined));
+    };
+    queries.forEach((query, i) => {
+      query.then(
+        (value) => {
+          settled[i] = { status: 'fulfilled', value };
+          if (value.addresses.length > 0 && grace === undefined && left > 1) grace = setTimeout(finish, OTHER_FAMILY_GRACE_MS);
+          if (--left === 0) finish();
+        },
+        (reason: unknown) => {
+          settled[i] = { status: 'rejected', reason };
+          if (--left === 0) finish();
+        },
+      );
+    });
+  });
 }

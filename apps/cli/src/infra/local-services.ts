@@ -98,8 +98,10 @@ async function startOwn(
     }
   }
   const recorded = readStack(config.dataDir)[server]?.port;
-  const candidates = candidatePorts(server, config.dataDir);
-  if (recorded !== undefined && !candidates.includes(recorded) && (await isListening(recorded))) candidates.unshift(recorded);
+  // A server this clone started on a later candidate (the first was busy then) is asked first: were the
+  // first free now, a second server would otherwise start on this clone's data folder beside it.
+  let candidates = candidatePorts(server, config.dataDir);
+  if (recorded !== undefined && (await isListening(recorded))) candidates = [recorded, ...candidates.filter((port) => port !== recorded)];
   const passed: string[] = [];
   for (const port of candidates) {
     try {
