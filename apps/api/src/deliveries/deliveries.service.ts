@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '@pollarix/common';
 import { Database, DeliveryCursor, DeliveryEntity, PendingJob, RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
 import { toEnvelope } from '@pollarix/events';
-import { addDeliverJobs, QueueName } from '@pollarix/queue';
+import { addDeliverJobs, QueueName, queueRestartedPages } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { webhookNotFound } from '../webhooks/webhooks.service';
 import { DeliveryDetailDto, DeliveryListDto, DeliveryQueryDto, DeliverySummaryDto, RecoverDto, RequeuedDto } from './dto/delivery.dto';
@@ -103,17 +103,9 @@ export class DeliveriesService {
     const since = new Date(dto.since);
     const until = dto.until ? new Date(dto.until) : undefined;
     if (until && until <= since) throw AppError.field(ErrorCode.Unprocessable, ['body', 'until'], 'until must be after since');
-    let requeued = 0;
-    let after: SweepCursor | null = null;
-    do {
-      const page: { jobs: PendingJob[]; next: SweepCursor | null } = await this.db.repos.deliveries.restartChains(
-        { webhookId, statuses: RECOVERABLE_STATUSES, since, until, after },
-        RECOVER_PAGE,
-      );
-      await this.enqueue(page.jobs);
-      requeued += page.jobs.length;
-      after = page.next;
-    } while (after !== null);
+    const requeued = await queueRestartedPages<SweepCursor>(this.queue, (after) =>
+      this.db.repos.deliveries.restartChains({ webhookId, statuses: RECOVERABLE_STATUSES, since, until, after }, RECOVER_PAGE),
+    );
     return { requeued };
   }
 

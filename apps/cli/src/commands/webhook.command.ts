@@ -1,6 +1,6 @@
 import { loadConfig } from '@pollarix/config';
-import { PendingJob, RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
-import { addDeliverJobs, QueueName } from '@pollarix/queue';
+import { RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
+import { QueueName, queueRestartedPages } from '@pollarix/queue';
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../cli-error';
 import { withDatabase } from '../infra/database';
@@ -49,17 +49,12 @@ export function registerWebhookCommands(program: Command): void {
 
         return withQueue(config, QueueName.Deliveries, async (queue) => {
           const bar = progress('Re-queued', total);
-          let done = 0;
           try {
-            let after: SweepCursor | null = null;
-            do {
-              const page: { jobs: PendingJob[]; next: SweepCursor | null } = await repos.deliveries.restartChains({ ...filter, after }, RECOVER_PAGE);
-              await addDeliverJobs(queue, page.jobs);
-              done += page.jobs.length;
-              if (page.jobs.length > 0) bar.update(done);
-              after = page.next;
-            } while (after !== null);
-            return done;
+            return await queueRestartedPages<SweepCursor>(
+              queue,
+              (after) => repos.deliveries.restartChains({ ...filter, after }, RECOVER_PAGE),
+              (done) => bar.update(done),
+            );
           } finally {
             bar.finish();
           }

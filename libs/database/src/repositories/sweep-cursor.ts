@@ -1,5 +1,5 @@
 /**
- * A position in the sweeper's keyset walks: a timestamptz as exact text (microseconds, UTC; a JS Date
+ * A position in a keyset walk (the sweeper's, recover's pages): a timestamptz as exact text (microseconds, UTC; a JS Date
  * would drop the microseconds and the walk would stall on rows sharing one millisecond) and the row's id.
  */
 export interface SweepCursor {
