@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, Dispatcher } from 'undici';
 import { AddressPolicy, allowAll, BLOCKED_DESTINATION_CODE, BlockedDestinationError, blockNonPublic, createGuardedConnector, Resolver } from './guarded-connect';
-import { DeliveryResolver } from './delivery-resolver';
+import { createDeliveryResolver } from './delivery-resolver';
 import { loggableText, truncateText } from './loggable-text';
 import { BlockReason, literalHostAddress } from './ssrf';
 
@@ -283,12 +283,12 @@ export class WebhookSender {
     this.policy = options.allowPrivateNetworks ? allowAll : blockNonPublic;
     this.agent = new Agent({
       connections: options.connections ?? DEFAULT_CONNECTIONS,
-      connect: createGuardedConnector(this.policy, options.resolver ?? this.defaultResolver(), options.connectTimeoutMs),
+      connect: createGuardedConnector(
+        this.policy,
+        options.resolver ?? createDeliveryResolver({ timeoutMs: options.dnsTimeoutMs, tries: options.dnsTries, servers: options.dnsServers }),
+        options.connectTimeoutMs,
+      ),
     });
-  }
-
-  private defaultResolver(): Resolver {
-    return new DeliveryResolver({ timeoutMs: this.options.dnsTimeoutMs, tries: this.options.dnsTries, servers: this.options.dnsServers }).resolve;
   }
 
   async send(request: SendRequest): Promise<SendResult> {
