@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { LocalService, PortTakenError } from './postgres';
 import { isListening, waitFor } from './ports';
 
@@ -35,29 +35,29 @@ export function ensureRedisServerBinary(log: (line: string) => void = () => unde
 }
 
 /** The data folder (`CONFIG GET dir`) of the Redis answering on 127.0.0.1:port, if any answers. */
-export function redisDataDirectory(port: number, timeoutMs = 2000): Promise<string | undefined> {
-  return new Promise((resolvePromise) => {
-    const socket = new Socket();
-    let reply = '';
-    const done = (dir: string | undefined) => {
-      socket.destroy();
-      resolvePromise(dir);
-    };
-    socket.setTimeout(timeoutMs, () => done(undefined));
-    socket.once('error', () => done(undefined));
-    socket.on('data', (chunk: Buffer) => {
-      reply += chunk.toString('utf8');
-      if (reply.startsWith('-')) return done(undefined); // an error (CONFIG renamed, auth…): not a known server
-      // *2\r\n$3\r\ndir\r\n$<n>\r\n<dir>\r\n (RESP2) or %1\r\n… (RESP3)
-      const match = /\$3\r\ndir\r\n\$(\d+)\r\n/.exec(reply);
-      if (match) {
-        const start = match.index + match[0].length;
-        const length = Number(match[1]);
-        if (Buffer.byteLength(reply.slice(start)) >= length + 2) done(reply.slice(start, start + length));
-      } else if (/^\*0\r\n/.test(reply)) done(undefined);
-    });
-    socket.connect(port, '127.0.0.1', () => socket.write('*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n'));
+export async function redisDataDirectory(port: number, timeoutMs = 2000): Promise<string | undefined> {
+  // One try, no reconnects, no offline queue: whatever answers (or not) within the timeout decides.
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
   });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const reply = await client.config('GET', 'dir');
+    // [ 'dir', '<folder>' ]; an error (CONFIG renamed, auth…) is not a known server.
+    return Array.isArray(reply) && reply[0] === 'dir' && typeof reply[1] === 'string' ? reply[1] : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
 }
 
 function realOrResolved(path: string): string {
