@@ -3,8 +3,8 @@
  * The npm scripts' entry point (plain Node, no dependencies: it runs before `npm ci`).
  *
  *   start                      install if needed, build if needed, then `cli dev` (PostgreSQL, Redis, API, worker)
- *   test [jest args…]          install/build if needed, typecheck and lint, run jest, end with the line "N passed, N failed"
- *   test:unit [jest args…]     the same for jest's unit project only (no build, no PostgreSQL/Redis)
+ *   test [jest args…]          install/build if needed, typecheck, lint and format check, run jest, end with the line "N passed, N failed"
+ *   test:unit [jest args…]     jest's unit project only: no build, no static checks, no PostgreSQL/Redis
  *   cli <args…>                the service's CLI (dist/apps/cli/main.js)
  *   migration:run | migration:revert | migration:generate <Name>
  *   bench:<name> [args…]       bench/<name>.ts (or <name>.bench.ts) under ts-node
@@ -142,12 +142,11 @@ function summarize(reportFile, jestStatus) {
   return { passed, failed };
 }
 
-/** `npm test` also runs `npm run format:check` (Prettier) before jest. Off until the repository has been formatted once. */
-const FORMAT_CHECK_IN_TEST = true;
+/** What `npm test` runs before jest, over the whole repository whatever jest runs. */
+const STATIC_CHECKS = ['typecheck', 'lint', 'format:check'];
 
-function test(args) {
-  // Static checks first, over the whole repository whatever jest runs: a failed one says so in one line and counts as one failure.
-  const checks = ['typecheck', 'lint', ...(FORMAT_CHECK_IN_TEST ? ['format:check'] : [])];
+function test(args, checks = STATIC_CHECKS) {
+  // A failed check says so in one line and counts as one failure.
   const failedChecks = checks.filter((script) => {
     const status = npm(['run', '--silent', script], 'inherit');
     if (status !== 0) process.stdout.write(`${script}: failed (exit code ${status}; its findings are above)\n`);
@@ -196,7 +195,8 @@ function main() {
   }
   const benchmark = command.startsWith('bench:') ? benchFile(command.slice('bench:'.length)) : undefined;
   ensureDependencies();
-  if (command === 'test:unit') return test(['--selectProjects', 'unit', ...args]);
+  // The quick loop: unit tests alone, no build, no static checks (npm test and CI run those).
+  if (command === 'test:unit') return test(['--selectProjects', 'unit', ...args], []);
   ensureBuild();
   switch (command) {
     case 'start':
