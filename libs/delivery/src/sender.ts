@@ -24,6 +24,12 @@ export type AttemptError =
   | 'invalid_response'
   | 'network';
 
+/**
+ * An attempt's error class in the delivery log: the sender's, `http_status` for an answer that is not
+ * 2xx, or `undecryptable` when the webhook's secrets cannot be opened (nothing was sent).
+ */
+export type AttemptErrorClass = AttemptError | 'http_status' | 'undecryptable';
+
 export interface SendResult {
   /** A 2xx status with the whole attempt (including the capped body read) completed in time. */
   ok: boolean;

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
 import { AttemptLoad, AttemptOutcome, AttemptSubject, Database, PendingJob } from '@pollarix/database';
-import { SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
+import { AttemptErrorClass, SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import type { DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
@@ -72,7 +72,7 @@ export class DeliveryService {
     }
     let result: SendResult;
     let delivery: AttemptSubject;
-    let errorOverride: string | null = null;
+    let errorOverride: AttemptErrorClass | null = null;
     try {
       const loaded = await this.loader.add(job.deliveryId);
       if (loaded === undefined) return { kind: 'stale' };
@@ -131,7 +131,7 @@ export class DeliveryService {
   }
 
   /** Logs the attempt (and waits for it), then what it means for the webhook; returns the next attempt to queue. */
-  private async finish(job: DeliverJob, delivery: AttemptSubject, result: SendResult, errorOverride: string | null): Promise<AttemptResult> {
+  private async finish(job: DeliverJob, delivery: AttemptSubject, result: SendResult, errorOverride: AttemptErrorClass | null): Promise<AttemptResult> {
     const decision = decide(result, job.attempt - delivery.chainStart, this.config.deliveryRetryScheduleMs);
     const attempt: AttemptOutcome = {
       deliveryId: delivery.id,
@@ -144,7 +144,7 @@ export class DeliveryService {
       responseBodyTruncated: result.responseBodyTruncated,
       responseContentType: result.responseContentType,
       chain: delivery.chain,
-      error: errorOverride ?? result.error ?? (result.ok ? null : 'http_status'),
+      error: errorOverride ?? result.error ?? (result.ok ? null : ('http_status' satisfies AttemptErrorClass)),
       errorMessage: result.errorMessage,
       status: decision.status,
       nextAttemptAt: decision.retryInMs === null ? null : new Date(Date.now() + decision.retryInMs),
