@@ -157,10 +157,11 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   private report(events: WalkResult, deliveries: WalkResult, ms: number): void {
     const requeued = events.requeued + deliveries.requeued;
     if (requeued === 0 && events.scanned <= SWEEP_PAGE && deliveries.scanned <= SWEEP_PAGE) return;
-    const position = (walk: WalkResult) => (walk.wrapped ? 'wrapped to the start' : `at due time ${walk.cursor!.at}`);
+    // Events are walked by creation time, deliveries by due time.
+    const position = (walk: WalkResult, key: string) => (walk.wrapped ? 'wrapped to the start' : `at ${key} ${walk.cursor!.at}`);
     const line =
       `Re-queued ${events.requeued} fan-out(s) and ${deliveries.requeued} delivery attempt(s) missing from Redis; ` +
-      `scanned ${events.scanned} event(s) (cursor ${position(events)}) and ${deliveries.scanned} delivery(ies) (cursor ${position(deliveries)}) in ${ms} ms ` +
+      `scanned ${events.scanned} event(s) (cursor ${position(events, 'creation time')}) and ${deliveries.scanned} delivery(ies) (cursor ${position(deliveries, 'due time')}) in ${ms} ms ` +
       `(PostgreSQL ${events.ms.query + deliveries.ms.query} ms, Redis checks ${events.ms.check + deliveries.ms.check} ms, adds ${events.ms.add + deliveries.ms.add} ms)`;
     if (requeued > 0) this.logger.warn(line);
     else this.logger.log(line);
