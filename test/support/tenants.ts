@@ -27,7 +27,7 @@ export interface AttemptDetail {
   responseBodyTruncated: boolean;
   error: string | null;
   errorMessage: string | null;
-  responseContentType?: string | null;
+  responseContentType: string | null;
 }
 
 export interface DeliveryDetail {

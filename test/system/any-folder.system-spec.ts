@@ -154,7 +154,8 @@ describe('npm start from a clone under a 0700 folder', () => {
         .split('\n')
         .find((text) => text.includes('Started local PostgreSQL'))!;
       expect(line).toBeDefined();
-      if (isRoot) expect(line).toContain(`data: ${relocatedDataDir(join(clone.dir, '.data', 'postgres'))}`);
+      // Not root: PostgreSQL runs as this user, who owns the clone, so the data stays in it.
+      expect(line).toContain(`data: ${isRoot ? relocatedDataDir(join(clone.dir, '.data', 'postgres')) : join(clone.dir, '.data', 'postgres')}`);
 
       // A second npm start of the same clone reuses its servers and says why that is safe.
       const second = await npmStart(clone);

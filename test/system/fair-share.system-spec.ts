@@ -7,7 +7,7 @@ import { createTenant, expectUndisturbed, publishEvents } from '../support/tenan
  * Issue 10, reproduction 2: two hanging webhooks of one department must not starve another department.
  * The per-webhook limit alone (half of WORKER_CONCURRENCY) lets two webhooks of one tenant take every
  * slot; DEPARTMENT_MAX_IN_FLIGHT (default: half of WORKER_CONCURRENCY too) caps the department.
- * Measured today: the other department's 20 deliveries took ~14 s.
+ * Measured before the fix (3134362): the other department's 20 deliveries took ~14 s.
  */
 describe('fair shares between departments on one worker (issue 10)', () => {
   let stack: Stack;
@@ -50,14 +50,14 @@ describe('fair shares between departments on one worker (issue 10)', () => {
     const b = await createTenant(api, [healthy.url], 'neighbour');
 
     await publishEvents(api, publisher, a.dept, 75);
-    // The hog holds its share before B publishes: 50 hanging attempts (its department limit when fixed;
-    // 100 today). Bound 15 s: 150 deliveries fan out and start in ~1-2 s here.
+    // The hog holds its share before B publishes: 50 hanging attempts (its department limit;
+    // 100 before the fix). Bound 15 s: 150 deliveries fan out and start in ~1-2 s here.
     await waitUntil('the hanging receivers hold 50 connections', () => hangOne.requests.length + hangTwo.requests.length >= 50, 15_000, 20);
 
     const publishedAt = Date.now();
     await publishEvents(api, publisher, b.dept, 20);
     // Bound 3 s: alone these 20 take a few hundred ms here; 3 s is below the 5 s attempt timeout, so B
-    // cannot have waited for any hanging attempt to free a slot (today it does, ~14 s).
+    // cannot have waited for any hanging attempt to free a slot (before the fix it did, ~14 s).
     const took = await expectUndisturbed(api, b, healthy, 20, publishedAt, 3_000);
     console.log(`fair-share: 20 deliveries beside 150 hanging ones succeeded in ${took} ms`);
 

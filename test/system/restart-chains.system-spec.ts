@@ -17,7 +17,7 @@ import { AddressInfo } from 'node:net';
 /**
  * The restart bound: a restarted chain's first attempt is due at once, so here it goes out in well
  * under a second; 15 s (the issue's bound) absorbs a noisy machine and is far below the 1 h at which
- * today's colliding job would finally fire.
+ * the old code's colliding job would finally fire.
  */
 const RESTART_BOUND_MS = 15_000;
 /** The healthy department's single delivery: immediate here; 5 s leaves ample room for the machine. */
@@ -192,7 +192,7 @@ describe('restarted chains send within seconds (issue 10)', () => {
       await worker?.stop();
     });
 
-    // Reproduction 3 of issue 10: today the restarted chain's job id equals the cancelled chain's
+    // Reproduction 3 of issue 10: before the fix the restarted chain's job id equals the cancelled chain's
     // delayed job's, so the add is a no-op and nothing is sent for an hour.
     it('recover after a cancel sends within 15 s', () => variant('cancel', 'recover'), 60_000);
     it('redeliver after a cancel sends within 15 s', () => variant('cancel', 'redeliver'), 60_000);

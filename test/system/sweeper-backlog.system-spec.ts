@@ -201,6 +201,6 @@ describe('the sweeper reaches every stuck item', () => {
     expect(requeuedInLog).toBeGreaterThanOrEqual(DELIVERIES);
     // A backlog larger than a page is walked across pages: some tick stopped mid-walk with its cursor at a due time.
     expect(lines.some((l) => /\d{4,} delivery\(ies\)/.test(l))).toBe(true);
-    expect(lines.some((l) => /delivery\(ies\) \(cursor (at due time|wrapped)/.test(l))).toBe(true);
+    expect(lines.some((l) => /delivery\(ies\) \(cursor at due time /.test(l))).toBe(true);
   });
 });
