@@ -29,7 +29,7 @@ export const LARGE_BODY_BYTES = 5 * 1024 * 1024;
 export const GARBAGE = Buffer.from('\x16\x03\x01\x02\x00 SSH-2.0-OpenSSH_9.6 this is not HTTP\r\n\r\n\x00\xff', 'latin1');
 
 /** A node:http receiver on 127.0.0.1 that records each request once its body is read, then calls `answer`. */
-async function httpReceiver(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<HostileReceiver> {
+export async function httpReceiver(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<HostileReceiver> {
   const requests: HostileRequest[] = [];
   const server: HttpServer = createHttpServer((req, res) => {
     let bodyBytes = 0;

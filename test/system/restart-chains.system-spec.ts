@@ -1,9 +1,7 @@
 import { call, startApi, TestApi } from '../support/api-harness';
-import { countByWebhookId, HostileReceiver } from '../support/hostile-receivers';
+import { countByWebhookId, HostileReceiver, httpReceiver } from '../support/hostile-receivers';
 import { spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
 import { createTenant, deliveryDetail, expectUndisturbed, listDeliveries, publishEvents, Tenant } from '../support/tenants';
-import { createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
 
 /**
  * Issue 10, reproduction 3 and its siblings: chains that restart really restart. redeliver and recover
@@ -25,30 +23,13 @@ const HEALTHY_BOUND_MS = 5_000;
 
 /** A receiver whose answer can be switched: `status` for every request until changed. */
 async function switchableReceiver(initial: number): Promise<HostileReceiver & { answer(status: number): void; statuses: number[] }> {
-  const requests: HostileReceiver['requests'] = [];
   const statuses: number[] = [];
   let status = initial;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests.push({ webhookId: String(req.headers['webhook-id'] ?? ''), at: Date.now(), bodyBytes: 0 });
-      statuses.push(status);
-      res.writeHead(status).end();
-    });
+  const receiver = await httpReceiver((_req, res) => {
+    statuses.push(status);
+    res.writeHead(status).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    requests,
-    statuses,
-    answer: (next) => (status = next),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...receiver, statuses, answer: (next) => (status = next) };
 }
 
 type Finish = 'cancel' | 'exhaust' | 'gone';
