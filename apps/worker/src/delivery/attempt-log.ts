@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AttemptOutcome, Database } from '@pollarix/database';
-import { loggableText, truncateText } from '@pollarix/delivery';
-import { WorkerMetrics } from '../ops/worker-metrics';
+import { describeError, WorkerMetrics } from '../ops/worker-metrics';
 import { MicroBatcher } from './micro-batcher';
 
 /** PostgreSQL's class 22 (data exception): a value it cannot store, such as text with a NUL byte. */
@@ -9,9 +8,6 @@ const isDataError = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('22');
 };
-
-/** A database error as one readable line (it may quote what could not be stored). */
-const describe = (error: unknown): string => truncateText(loggableText(String((error as Error)?.message ?? error)), 200);
 
 /**
  * The delivery log's writer: attempts that finish in the same event-loop turn, or while the previous
@@ -27,10 +23,7 @@ export class AttemptLog implements OnApplicationShutdown {
     // One write at a time: what finishes meanwhile joins the next, so fewer, larger statements (the
     // database, not the wait, is what limits a busy worker; measured with npm run bench:delivery).
     maxInFlight: 1,
-    onItemFailure: (outcome, error) => {
-      this.metrics.itemFailures.inc({ stage: 'log' });
-      this.logger.error(`Could not log attempt ${outcome.attempt} of delivery ${outcome.deliveryId}: ${describe(error)}`);
-    },
+    onItemFailure: (outcome, error) => this.metrics.recordItemFailure('log', `Could not log attempt ${outcome.attempt} of delivery ${outcome.deliveryId}`, error),
   });
 
   constructor(
@@ -56,10 +49,10 @@ export class AttemptLog implements OnApplicationShutdown {
       if (outcomes.length > 1 || !isDataError(error)) throw error;
       const [outcome] = outcomes;
       await this.db.repos.deliveries.recordOutcomes([
-        { ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describe(error)}` },
+        { ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describeError(error)}` },
       ]);
       this.metrics.itemFailures.inc({ stage: 'log' });
-      this.logger.warn(`Logged attempt ${outcome.attempt} of delivery ${outcome.deliveryId} without its response: ${describe(error)}`);
+      this.logger.warn(`Logged attempt ${outcome.attempt} of delivery ${outcome.deliveryId} without its response: ${describeError(error)}`);
     }
     return outcomes.map(() => null);
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
 import { AttemptLoad, AttemptOutcome, AttemptSubject, Database, PendingJob } from '@pollarix/database';
 import { AttemptErrorClass, SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
@@ -34,7 +34,6 @@ interface Slot {
 /** One delivery attempt, from the delivery's current state to its logged outcome (SPEC §7). */
 @Injectable()
 export class DeliveryService {
-  private readonly logger = new Logger(DeliveryService.name);
   private readonly slots: AttemptSlots;
   private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
   /**
@@ -45,10 +44,7 @@ export class DeliveryService {
   private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), {
     maxBatch: 200,
     maxInFlight: 1,
-    onItemFailure: (id, error) => {
-      this.metrics.itemFailures.inc({ stage: 'load' });
-      this.logger.error(`Could not load delivery ${id} for its attempt: ${(error as Error).message}`);
-    },
+    onItemFailure: (id, error) => this.metrics.recordItemFailure('load', `Could not load delivery ${id} for its attempt`, error),
   });
 
   constructor(
@@ -87,8 +83,11 @@ export class DeliveryService {
         slot = { departmentId: delivery.departmentId, webhookId: delivery.webhookId };
       }
       if (loaded.targetError !== null) {
-        this.metrics.itemFailures.inc({ stage: 'decrypt' });
-        this.logger.error(`Delivery ${delivery.id}: webhook ${delivery.webhookId}'s secrets or headers cannot be decrypted (${loaded.targetError})`);
+        this.metrics.recordItemFailure(
+          'decrypt',
+          `Delivery ${delivery.id}: webhook ${delivery.webhookId}'s secrets or headers cannot be decrypted`,
+          loaded.targetError,
+        );
         result = sendResult({ errorMessage: "The webhook's signing secret or headers cannot be decrypted with the configured keys" });
         errorOverride = 'undecryptable';
       } else if (!loaded.target || !loaded.target.webhook.isActive) {

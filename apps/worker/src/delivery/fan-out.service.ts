@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Database } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
@@ -14,14 +14,10 @@ import { MicroBatcher } from './micro-batcher';
  */
 @Injectable()
 export class FanOutService implements OnApplicationShutdown {
-  private readonly logger = new Logger(FanOutService.name);
   private readonly batcher = new MicroBatcher((eventIds: string[]) => this.fanOutMany(eventIds), {
     maxBatch: 500,
     maxInFlight: 2,
-    onItemFailure: (eventId, error) => {
-      this.metrics.itemFailures.inc({ stage: 'fan_out' });
-      this.logger.error(`Could not fan out event ${eventId}: ${(error as Error).message}`);
-    },
+    onItemFailure: (eventId, error) => this.metrics.recordItemFailure('fan_out', `Could not fan out event ${eventId}`, error),
   });
 
   constructor(

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { withTimeout } from '@pollarix/common';
 import type { AttemptOutcome } from '@pollarix/database';
+import { loggableText, truncateText } from '@pollarix/delivery';
 import { QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -13,6 +14,12 @@ export type AttemptReport = Pick<AttemptOutcome, 'deliveryId' | 'webhookId' | 'a
 };
 
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
+
+/** Where an item failed on its own (see recordItemFailure). */
+export type ItemFailureStage = 'load' | 'log' | 'fan_out' | 'decrypt';
+
+/** An error as one readable line for the log (a database error may quote bytes it could not store). */
+export const describeError = (error: unknown): string => truncateText(loggableText(error instanceof Error ? error.message : String(error)), 200);
 /** A scrape answers without queue depths rather than hang while Redis is away (worker connections retry forever). */
 const QUEUE_COUNT_TIMEOUT_MS = 2000;
 
@@ -23,6 +30,7 @@ const QUEUE_COUNT_TIMEOUT_MS = 2000;
 @Injectable()
 export class WorkerMetrics {
   private readonly attemptLog = new Logger('DeliveryAttempt');
+  private readonly batchLog = new Logger('DeliveryBatch');
   readonly registry = new Registry();
   readonly attempts = new Counter({
     name: 'pollarix_delivery_attempts_total',
@@ -101,6 +109,15 @@ export class WorkerMetrics {
         }
       },
     });
+  }
+
+  /**
+   * An item that failed alone after its batch failed, or a delivery whose webhook cannot be decrypted:
+   * counted by stage, and one error line saying what (`what` names the delivery or event) and why.
+   */
+  recordItemFailure(stage: ItemFailureStage, what: string, error: unknown): void {
+    this.itemFailures.inc({ stage });
+    this.batchLog.error(`${what}: ${describeError(error)}`);
   }
 
   /**
