@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../support/infra';
+import { waitUntil } from '../support/system';
 
 /**
  * SPEC §3 from a newcomer's seat: a clone of this repository under a fresh `mktemp -d` folder (mode
@@ -65,12 +66,17 @@ async function npmStart(clone: Clone): Promise<Started> {
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const started: Partial<Started> = { child, output: () => text };
   running.push(started as Started);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!/API token\s+(\S+)/.test(text)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm start exited early:\n${text}`);
-    if (Date.now() > deadline) throw new Error(`npm start printed no token within ${START_TIMEOUT_MS / 1000} s:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntil(
+    'npm start printed a token',
+    () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm start exited early:\n${text}`);
+      return /API token\s+(\S+)/.test(text);
+    },
+    START_TIMEOUT_MS,
+    200,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${text}`);
+  });
   const portOf = (name: string) => Number(new RegExp(`(?:Started local|Reusing this clone's) ${name} (?:already running )?on port (\\d+)`).exec(text)?.[1]);
   return Object.assign(started, {
     baseUrl: `http://127.0.0.1:${port}`,

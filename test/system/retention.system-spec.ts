@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@pollarix/database';
-import { spawnWorker, Stack, startStack, waitUntil } from '../support/system';
+import { spawnWorker, Stack, startStack, waitUntil, workerHttpUrl } from '../support/system';
 
 describe('retention purge', () => {
   let stack: Stack;
@@ -52,7 +52,14 @@ describe('retention purge', () => {
       // more ticks (SWEEPER_INTERVAL 200ms) in which a second, repeated purge would show up.
       const purges = () => workers.flatMap((w) => [...w.output.join('').matchAll(/Purged (\d+)/g)].map((m) => Number(m[1])));
       await waitUntil('the purge logged', async () => purges().length > 0, 10_000, 50);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Sweeper ticks, counted by the workers themselves: each elected tick completes a pass of its walk.
+      const urls = await Promise.all(workers.map((w) => workerHttpUrl(w)));
+      const ticks = async () => {
+        const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
+        return texts.reduce((sum, text) => sum + Number(/pollarix_sweeper_passes_total\{kind="delivery"\} (\d+)/.exec(text)?.[1] ?? 0), 0);
+      };
+      const before = await ticks();
+      await waitUntil('five more sweeper ticks', async () => (await ticks()) >= before + 5, 30_000, 100);
       // One elected sweeper at a time: one purge of every old event and delivery, not one per worker.
       expect(purges()).toEqual([OLD * 2]);
     } finally {

@@ -1,3 +1,5 @@
+import type { SweepCursor } from '@pollarix/database';
+
 /**
  * The sweeper's pure decisions: how long a tick may walk, and what to do with a page of jobs given what
  * Redis holds under their ids.
@@ -56,7 +58,7 @@ export function planRequeue<T>(jobs: T[], presence: JobPresence[]): { add: T[]; 
 }
 
 /** A stored cursor (JSON) as the walk reads it; anything else (absent, corrupted) starts the walk from the beginning. */
-export function parseSweepCursor(stored: string | null): { at: string; id: string } | null {
+export function parseSweepCursor(stored: string | null): SweepCursor | null {
   if (!stored) return null;
   try {
     const value = JSON.parse(stored) as { at?: unknown; id?: unknown };
