@@ -106,6 +106,11 @@ describe('isolation and SSRF in the delivery workers', () => {
       const dept = uniqueDepartment();
       const token = await api.token([dept]);
       for (const receiver of receivers) await webhookTo(dept, token, receiver.url);
+      // The same worker idle, for a baseline: Node majors differ by tens of MB in what a process holds.
+      const idle = await spawnWorker({ ...base, DELIVERY_ALLOW_PRIVATE_NETWORKS: 'true' });
+      await workerHttpUrl(idle);
+      const idleMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${idle.pid}/status`, 'utf8'))![1]) / 1024;
+      await idle.stop();
       // 40 events of ~900 KB (the 1 MiB limit is the request's), 120 deliveries: ~108 MB of bodies.
       const blob = 'x'.repeat(900_000);
       for (let i = 0; i < 40; i++) {
@@ -127,8 +132,11 @@ describe('isolation and SSRF in the delivery workers', () => {
       expect(receivers.flatMap((r) => r.requests).every((req) => JSON.parse(req.body).data.blob.length === 900_000)).toBe(true);
       const status = readFileSync(`/proc/${worker.pid}/status`, 'utf8');
       const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-      // Measured here: ~240-255 MB; without the body budget ~325 MB (and a heap limit hit in the making).
-      expect(peakMb).toBeLessThan(300);
+      // Measured here: 225-255 MB on Node 20 (about 100 MB above the idle worker), 295-300 MB on Node 24 (about
+      // 160 MB above it); without the body budget ~325 MB on Node 20, ~200 MB above idle (and a heap limit
+      // hit in the making). The bound is relative to the idle worker: Node 24 holds more at rest.
+      console.log(`isolation: large events, worker peak RSS ${Math.round(peakMb)} MB, idle ${Math.round(idleMb)} MB`);
+      expect(peakMb - idleMb).toBeLessThan(190);
     } finally {
       await worker?.stop();
       await Promise.all(receivers.map((r) => r.close()));
