@@ -8,3 +8,4 @@ export * from './ids';
 export * from './ttl-cache';
 export * from './version';
 export * from './logging/logger';
+export * from './micro-batcher';

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { MicroBatcher } from '@pollarix/common';
 import { AttemptOutcome, Database } from '@pollarix/database';
 import { describeError, WorkerMetrics } from '../ops/worker-metrics';
-import { MicroBatcher } from './micro-batcher';
 
 /** PostgreSQL's class 22 (data exception): a value it cannot store, such as text with a NUL byte. */
 const isDataError = (error: unknown): boolean => {

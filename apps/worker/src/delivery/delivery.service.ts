@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { MicroBatcher } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { AttemptLoad, AttemptOutcome, AttemptSubject, Database, PendingJob } from '@pollarix/database';
 import { AttemptErrorClass, SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
@@ -7,7 +8,6 @@ import type { DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptLog } from './attempt-log';
 import { AttemptSlots, ByteBudget, ThrottleReason } from './in-flight';
-import { MicroBatcher } from './micro-batcher';
 import { decide } from './outcome';
 import { WebhookDisabler } from './webhook-disabler';
 

@@ -1,10 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { MicroBatcher } from '@pollarix/common';
 import { Database } from '@pollarix/database';
 import { addDeliverJobs, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { WorkerMetrics } from '../ops/worker-metrics';
-import { MicroBatcher } from './micro-batcher';
 
 /**
  * Turns stored events into one pending delivery per subscribed webhook, and queues their first
