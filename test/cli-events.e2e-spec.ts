@@ -40,9 +40,20 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       [value],
     );
 
+  /** An active SURVEY_COMPLETED webhook in the department. */
+  function webhookIn(department: string) {
+    const fields = { name: 'CRM', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'], headers: {}, isActive: true };
+    return db.repos.webhooks.insert(newId('wh'), department, fields, `whsec_${randomBytes(24).toString('base64')}`);
+  }
+
   describe('event publish', () => {
-    it('stores the event, queues its fan-out and prints it as JSON', async () => {
+    /** The event's deliveries' ids (one per subscribed webhook, stored with it). */
+    const deliveriesOf = async (eventId: string) =>
+      (await dataSource.query<{ id: string }[]>(`SELECT id FROM deliveries WHERE event_id = $1`, [eventId])).map((row) => row.id);
+
+    it("stores the event with its delivery, queues the delivery's first attempt and prints the event as JSON", async () => {
       const department = uniqueName('dept_cli_evt');
+      await webhookIn(department);
       const id = uniqueName('evt_cli');
       const result = await cli([
         'event',
@@ -69,16 +80,21 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       expect(await eventRows('id', id)).toEqual([
         { id, department_id: department, type: 'SURVEY_COMPLETED', data: surveyCompleted, occurred_at: new Date('2026-11-26T10:00:00Z') },
       ]);
-      expect(await events.getJobState(fanOutJobId([id]))).not.toBe('unknown');
+      const [delivery, ...more] = await deliveriesOf(id);
+      expect(more).toEqual([]);
+      expect(await deliveries.getJobState(deliverJobId(delivery, 1))).not.toBe('unknown');
+      expect(await events.getJobState(fanOutJobId([id]))).toBe('unknown');
     });
 
     it('answers a repeated id with the first event and queues nothing more', async () => {
       const department = uniqueName('dept_cli_evt');
+      await webhookIn(department);
       const id = uniqueName('evt_cli');
       const first = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted), '--id', id]);
       expect(first.code).toBe(0);
-      // With the first fan-out job gone, any job the repeat adds would show.
-      await events.remove(fanOutJobId([id]));
+      // With the first attempt's job gone, any job the repeat adds would show.
+      const [delivery] = await deliveriesOf(id);
+      await deliveries.remove(deliverJobId(delivery, 1));
 
       const again = await cli([
         'event',
@@ -97,7 +113,8 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const rows = await eventRows('department_id', department);
       expect(rows).toHaveLength(1);
       expect(rows[0].data).toEqual(surveyCompleted);
-      expect(await events.getJobState(fanOutJobId([id]))).toBe('unknown');
+      expect(await deliveriesOf(id)).toEqual([delivery]);
+      expect(await deliveries.getJobState(deliverJobId(delivery, 1))).toBe('unknown');
     });
 
     it('refuses an unknown type, naming the problem, and stores nothing', async () => {
@@ -161,11 +178,6 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
 
   describe('webhook recover', () => {
     const WINDOW = { since: '2026-01-10T00:00:00.000Z', until: '2026-01-20T00:00:00.000Z' };
-
-    function webhookIn(department: string) {
-      const fields = { name: 'CRM', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'], headers: {}, isActive: true };
-      return db.repos.webhooks.insert(newId('wh'), department, fields, `whsec_${randomBytes(24).toString('base64')}`);
-    }
 
     /** One event and one delivery of it to the webhook per row (deliveries are unique per event and webhook). */
     async function insertDeliveries(department: string, webhookId: string, rows: { status: string; attempts: number; createdAt: string }[]) {

@@ -1,5 +1,5 @@
 import { newId, SecretBox } from '@pollarix/common';
-import { AttemptOutcome, dataSourceOptions, Repositories } from '@pollarix/database';
+import { AttemptOutcome, dataSourceOptions, Repositories, StoredEvents } from '@pollarix/database';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource, Logger } from 'typeorm';
@@ -144,9 +144,19 @@ describe('delivery log statements with a backlog (scratch database)', () => {
     expect(overBudget(measured)).toEqual([]);
   });
 
-  it('publishing a batch of events reads the rows it is about', async () => {
-    const events = Array.from({ length: BATCH }, () => ({ id: newId('evt'), departmentId: 'dept_plans', type: 'SURVEY_COMPLETED', data: {}, occurredAt: new Date() }));
-    const measured = await rowsReadBy(({ events: repository }) => repository.insertNew(events));
+  it('publishing a batch of events with their deliveries reads the rows it is about', async () => {
+    const events = Array.from({ length: BATCH }, (_, i) => ({
+      id: newId('evt'),
+      departmentId: 'dept_plans',
+      type: 'SURVEY_COMPLETED',
+      data: {},
+      occurredAt: new Date(),
+      group: i % 3,
+    }));
+    let stored: StoredEvents | undefined;
+    const measured = await rowsReadBy(async ({ events: repository }) => (stored = await repository.insertWithDeliveries(events)));
+    expect(stored?.inserted.size).toBe(BATCH);
+    expect(stored?.deliveries).toHaveLength(BATCH);
     expect(overBudget(measured)).toEqual([]);
   });
 

@@ -262,7 +262,7 @@ async function main({ name, watchdogMs, run }: BenchOptions): Promise<void> {
       report: [],
       cpuNotes: [],
       queue,
-      publisher: () => (publisher ??= new EventPublisher(db, queue(QueueName.Events))),
+      publisher: () => (publisher ??= new EventPublisher(db, queue(QueueName.Deliveries))),
     };
 
     await run(ctx);

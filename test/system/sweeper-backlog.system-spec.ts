@@ -9,10 +9,11 @@ import { fastRecoveryEnv, spawnWorker, Stack, startStack, waitUntil, workerHttpU
  * Redis flushed under a backlog of pending deliveries: the sweeper's cursor walks them all, page by
  * page, and re-queues every one; all are delivered. Two departments on one worker: the second's all succeed.
  *
- * The backlog is made as a stranded one is in production: events stored, fanned out by the repository's
- * own fan-out statement (pending deliveries due now) with no worker running, so no job of theirs is in
- * Redis; then Redis is killed and its data deleted (this also loses the fan-out jobs of PUBLISHED events
- * published through the API, which the sweeper's event walk must find). Then one worker starts.
+ * The backlog is made as a stranded one is in production: events stored with their deliveries by the
+ * publisher's own statement (pending deliveries due now) and no job queued, as after a crash between
+ * commit and queue; then Redis is killed and its data deleted (this also loses the first attempts of
+ * PUBLISHED events published through the API). LEGACY events stored by an older publisher, whose fan-out
+ * jobs the wipe lost (no deliveries yet), are what the sweeper's event walk must find. Then one worker starts.
  *
  * SWEEPER_BACKLOG_DELIVERIES (10000) sets the backlog's size; with 100000 this is the measurement the
  * README quotes (time from the worker's start until its sweeper has re-queued every stranded delivery).
@@ -21,6 +22,7 @@ const DELIVERIES = Number(process.env.SWEEPER_BACKLOG_DELIVERIES ?? 10_000);
 /** Department A has 3 webhooks, B has 2: DELIVERIES / 5 events each. */
 const EVENTS_PER_DEPARTMENT = DELIVERIES / 5;
 const PUBLISHED = 200;
+const LEGACY = 100;
 /**
  * Everything delivered within 60 s plus 30 ms per delivery (6 min for 10,000). What this test guards is
  * completeness (every stranded delivery found and sent), not speed: unloaded, the sweeper takes a few
@@ -65,7 +67,7 @@ describe('the sweeper reaches every stuck item', () => {
     return { dept, receivers: mine };
   }
 
-  /** Events stored and fanned out by the repository (pending deliveries, due now), no job queued. */
+  /** Events stored with their deliveries by the repository (pending, due now), no job queued. */
   async function strand(dept: string, events: number): Promise<void> {
     for (let done = 0; done < events; done += 1_000) {
       const batch = Array.from({ length: Math.min(1_000, events - done) }, (_, i) => ({
@@ -74,10 +76,10 @@ describe('the sweeper reaches every stuck item', () => {
         type: 'SURVEY_COMPLETED',
         data: { ...data, n: done + i },
         occurredAt: new Date(),
+        group: 0,
       }));
-      const { inserted } = await api.db.repos.events.insertNew(batch);
+      const { inserted } = await api.db.repos.events.insertWithDeliveries(batch);
       expect(inserted.size).toBe(batch.length);
-      await api.db.repos.deliveries.fanOut([...inserted]);
     }
   }
 
@@ -100,14 +102,19 @@ describe('the sweeper reaches every stuck item', () => {
     process.stderr.write(`[sweeper-backlog] page plan:\n${planText}\n`);
     expect(planText).toMatch(/Index Scan using "?IDX_deliveries_due"?/);
     expect(planText).not.toMatch(/Seq Scan/);
-    // Published through the API (fan-out jobs queued), never fanned out: no worker runs yet.
+    // Events an older publisher stored without deliveries, their fan-out jobs about to be lost.
+    await api.db.dataSource.query(
+      `INSERT INTO events (id, department_id, type, data, occurred_at) SELECT id, $2, 'SURVEY_COMPLETED', $3::jsonb, now() FROM unnest($1::varchar[]) AS id`,
+      [Array.from({ length: LEGACY }, () => newId('evt')), b.dept, JSON.stringify(data)],
+    );
+    // Published through the API (deliveries stored, first attempts queued): no worker runs yet.
     const publisher = await api.token(['*'], ['events:publish']);
     const res = await call(api.baseUrl, 'POST', '/internal/events/batch', {
       token: publisher,
       body: { events: Array.from({ length: PUBLISHED }, (_, i) => ({ type: 'SURVEY_COMPLETED', departmentId: b.dept, data: { ...data, n: -i } })) },
     });
     expect(res.status).toBe(202);
-    const total = DELIVERIES + PUBLISHED * 2;
+    const total = DELIVERIES + (PUBLISHED + LEGACY) * 2;
     // And the event walk's page (EventRepository.findNotFannedOutPage) a range scan of IDX_events_pending_fan_out.
     await api.db.dataSource.query('ANALYZE events');
     const eventPlan = (
@@ -174,7 +181,7 @@ describe('the sweeper reaches every stuck item', () => {
     expect(byStatus.map((r) => [r.department_id, r.status, Number(r.n)]).sort()).toEqual(
       [
         [a.dept, 'succeeded', EVENTS_PER_DEPARTMENT * 3],
-        [b.dept, 'succeeded', (EVENTS_PER_DEPARTMENT + PUBLISHED) * 2],
+        [b.dept, 'succeeded', (EVENTS_PER_DEPARTMENT + PUBLISHED + LEGACY) * 2],
       ].sort(),
     );
 
@@ -194,7 +201,7 @@ describe('the sweeper reaches every stuck item', () => {
     // Progress: the counters and the log lines of the sweeper.
     expect(metric(lastMetrics, 'pollarix_sweeper_scanned_total', 'delivery')).toBeGreaterThanOrEqual(DELIVERIES);
     expect(metric(lastMetrics, 'pollarix_sweeper_requeued_total', 'delivery')).toBeGreaterThanOrEqual(DELIVERIES);
-    expect(metric(lastMetrics, 'pollarix_sweeper_requeued_total', 'event')).toBeGreaterThanOrEqual(PUBLISHED);
+    expect(metric(lastMetrics, 'pollarix_sweeper_requeued_total', 'event')).toBeGreaterThanOrEqual(LEGACY);
     expect(metric(lastMetrics, 'pollarix_sweeper_passes_total', 'delivery')).toBeGreaterThanOrEqual(1);
     const lines = sweeperLines.filter((l) => l.includes('Re-queued'));
     const requeuedInLog = lines.reduce((n, l) => n + Number(/and (\d+) delivery attempt\(s\)/.exec(l)?.[1] ?? 0), 0);

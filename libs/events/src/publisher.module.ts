@@ -11,7 +11,7 @@ import { EventPublisher } from './publisher';
   providers: [
     {
       provide: EventPublisher,
-      inject: [Database, getQueueToken(QueueName.Events)],
+      inject: [Database, getQueueToken(QueueName.Deliveries)],
       useFactory: (db: Database, queue: Queue) => new EventPublisher(db, queue),
     },
   ],

@@ -1,7 +1,7 @@
-import { Logger } from '@nestjs/common';
-import { newId } from '@pollarix/common';
-import { Database, EventEntity, NewEvent } from '@pollarix/database';
-import { fanOutJobs, QueueName } from '@pollarix/queue';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { MicroBatcher, newId } from '@pollarix/common';
+import { Database, EventEntity, NewEvent, StoredEvents } from '@pollarix/database';
+import { addDeliverJobs, CARRIED_EVENT_BYTES, ScheduledAttempt } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import type { EventEnvelope, EventInput } from './envelope';
 import { EventProblem, validateEvent, ValidateOptions } from './event-validation';
@@ -26,17 +26,72 @@ export function toEnvelope(event: Pick<EventEntity, 'id' | 'type' | 'occurredAt'
   return { id: event.id, type: event.type, timestamp: event.occurredAt.toISOString(), departmentId: event.departmentId, data: event.data };
 }
 
+/** One publish call's events, validated and deduplicated, as the group commit takes them. */
+type PublishRequest = NewEvent[];
+/** What a request's commit gave: the events it stored, or why it stored nothing. */
+type Committed = { inserted: Set<string> } | { conflict: EventIdConflictError };
+
+/** The deliver job data for an event's new delivery: small events travel in the job (CARRIED_EVENT_BYTES). */
+function firstAttempt(delivery: StoredEvents['deliveries'][number], event: NewEvent, dataBytes: number): ScheduledAttempt {
+  if (dataBytes > CARRIED_EVENT_BYTES) return delivery;
+  return {
+    ...delivery,
+    carried: {
+      chainStart: 0,
+      createdAt: delivery.createdAt.toISOString(),
+      event: { id: event.id, type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data },
+    },
+  };
+}
+
 /**
- * Publishes events: validated against the catalog, stored in PostgreSQL (the acknowledgement point),
- * then queued for fan-out. A repeated id is accepted once and answered with the first event. Should
- * the queue be unreachable after the store, the worker's sweeper queues the fan-out later.
+ * Splits a group commit's requests into rounds, each stored by one statement, in which no event id appears
+ * twice: a request repeating an id of an earlier request waits for a later round (it then meets the
+ * stored event, as a repeat does). Requests keep their order; `index` is their place in `requests`.
  */
-export class EventPublisher {
+export function commitRounds<R extends { id: string }[]>(requests: R[]): { request: R; index: number }[][] {
+  const rounds: { request: R; index: number }[][] = [];
+  let waiting = requests.map((request, index) => ({ request, index }));
+  while (waiting.length > 0) {
+    const ids = new Set<string>();
+    const round: typeof waiting = [];
+    const later: typeof waiting = [];
+    for (const item of waiting) {
+      if (item.request.some((e) => ids.has(e.id))) later.push(item);
+      else {
+        item.request.forEach((e) => ids.add(e.id));
+        round.push(item);
+      }
+    }
+    rounds.push(round);
+    waiting = later;
+  }
+  return rounds;
+}
+
+/**
+ * Publishes events: validated against the catalog, then stored in PostgreSQL with their deliveries, one
+ * per subscribed webhook, in one statement (the acknowledgement point), then their first attempts are
+ * queued. A repeated id is accepted once and answered with the first event. Should the queue be
+ * unreachable after the store, the worker's sweeper queues the attempts later.
+ *
+ * Group commit: calls arriving while a commit is in flight are stored together by the next statement,
+ * and each call returns only once its own events are committed. One call's events are all or none: a
+ * call holding another department's event id stores nothing, and fails alone.
+ */
+export class EventPublisher implements OnApplicationShutdown {
   private readonly logger = new Logger(EventPublisher.name);
+  private readonly commits = new MicroBatcher((requests: PublishRequest[]) => this.commit(requests), {
+    maxBatch: 64,
+    // One commit at a time: what arrives meanwhile joins the next one (fewer, larger transactions).
+    maxInFlight: 1,
+    // A request whose rows PostgreSQL refuses fails alone; the others of its commit are stored again without it.
+    onItemFailure: (request, error) => this.logger.warn(`Could not store ${request.length} event(s) (${(error as Error)?.message ?? error})`),
+  });
 
   constructor(
     private readonly db: Database,
-    private readonly events: Queue,
+    private readonly deliveries: Queue,
   ) {}
 
   async publish(input: EventInput, options: ValidateOptions = {}): Promise<EventEnvelope<string>> {
@@ -65,9 +120,9 @@ export class EventPublisher {
       occurredAt: input.timestamp ? new Date(input.timestamp) : now,
     }));
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-    // One statement stores the new ones; a foreign department's id stores nothing at all.
-    const { inserted, foreign } = await this.db.repos.events.insertNew(unique);
-    if (foreign.length > 0) throw new EventIdConflictError(foreign[0]);
+    const committed = unique.length === 0 ? { inserted: new Set<string>() } : await this.commits.add(unique);
+    if ('conflict' in committed) throw committed.conflict;
+    const { inserted } = committed;
     // Repeats (and ids inserted concurrently by another publisher) are answered with the stored event.
     const existing = new Map((await this.db.repos.events.findByIds(unique.filter((e) => !inserted.has(e.id)).map((e) => e.id))).map((e) => [e.id, e]));
     for (const event of unique) {
@@ -78,15 +133,43 @@ export class EventPublisher {
       const earlier = existing.get(event.id);
       return earlier ? toEnvelope(earlier) : toEnvelope(event);
     });
+    return { events: result, stored: unique.filter((e) => inserted.has(e.id)).map(({ id, type }) => ({ id, type })) };
+  }
 
-    const fresh = unique.filter((e) => inserted.has(e.id));
-    try {
-      await this.events.addBulk(fanOutJobs(fresh.map((e) => e.id)));
-    } catch (error) {
-      this.logger.warn(`Stored ${fresh.length} event(s) but could not queue their fan-out (${(error as Error).message}); the sweeper will`);
+  /** A process stopping waits for the commits under way. */
+  onApplicationShutdown(): Promise<void> {
+    return this.commits.drain();
+  }
+
+  /**
+   * Stores the requests' events and deliveries in one statement per round (a round never holds one id
+   * twice: a request repeating an id of an earlier request of this commit waits for the next round),
+   * then queues the first attempts of every delivery stored, in one call.
+   */
+  private async commit(requests: PublishRequest[]): Promise<Committed[]> {
+    const results = new Array<Committed>(requests.length);
+    const attempts: ScheduledAttempt[] = [];
+    for (const round of commitRounds(requests)) {
+      const sizes = new Map<string, number>();
+      const rows = round.flatMap(({ request }, group) =>
+        request.map((event) => {
+          sizes.set(event.id, JSON.stringify(event.data).length);
+          return { ...event, group };
+        }),
+      );
+      const stored = await this.db.repos.events.insertWithDeliveries(rows);
+      const byId = new Map(rows.map((e) => [e.id, e]));
+      for (const delivery of stored.deliveries) attempts.push(firstAttempt(delivery, byId.get(delivery.eventId)!, sizes.get(delivery.eventId)!));
+      round.forEach(({ index }, group) => {
+        const foreign = stored.foreign.get(group);
+        results[index] = foreign === undefined ? { inserted: stored.inserted } : { conflict: new EventIdConflictError(foreign) };
+      });
     }
-    return { events: result, stored: fresh.map(({ id, type }) => ({ id, type })) };
+    try {
+      await addDeliverJobs(this.deliveries, attempts);
+    } catch (error) {
+      this.logger.warn(`Stored ${attempts.length} deliveries but could not queue their first attempts (${(error as Error).message}); the sweeper will`);
+    }
+    return results;
   }
 }
-
-export const EVENTS_QUEUE = QueueName.Events;

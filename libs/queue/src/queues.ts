@@ -41,7 +41,35 @@ export interface DeliverJob {
   /** Whose slots the attempt takes, known before anything is loaded; absent on older jobs. */
   webhookId?: string;
   departmentId?: string;
+  /**
+   * What the attempt would otherwise read from PostgreSQL, carried by the jobs the publisher and the
+   * worker queue for a small event; absent on older jobs, recovered and swept ones, and large events.
+   */
+  carried?: CarriedDelivery;
 }
+
+/** A delivery's immutable facts, as a deliver job carries them (JSON: dates as ISO text). */
+export interface CarriedDelivery {
+  /** Attempts made before the job's chain began (the retry schedule counts from there). */
+  chainStart: number;
+  /** When the delivery was created (a webhook's failing streak starts at its earliest failed delivery). */
+  createdAt: string;
+  event: CarriedEvent;
+}
+
+export interface CarriedEvent {
+  id: string;
+  type: string;
+  /** The event's occurredAt (the envelope's timestamp). */
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Largest event data (as JSON text) a deliver job carries: every subscribed webhook's job holds a copy in
+ * Redis, so larger events are read from PostgreSQL by the attempt, within the worker's byte budget.
+ */
+export const CARRIED_EVENT_BYTES = 8 * 1024;
 
 /** Job payloads as a discriminated union: every job name has exactly one payload type. */
 export type QueueJob = { name: JobName.FanOut; data: FanOutJob | LegacyFanOutJob } | { name: JobName.Deliver; data: DeliverJob };
@@ -91,6 +119,8 @@ export interface ScheduledAttempt {
   chain: number;
   webhookId: string;
   departmentId: string;
+  /** The delivery's facts, when the caller has them at hand (see DeliverJob.carried). */
+  carried?: CarriedDelivery;
 }
 
 /** The deliver job of an attempt, under its deterministic id and with its delay. */
@@ -103,6 +133,7 @@ export function deliverJob(scheduled: ScheduledAttempt, now = Date.now()): { nam
       chain: scheduled.chain,
       webhookId: scheduled.webhookId,
       departmentId: scheduled.departmentId,
+      ...(scheduled.carried ? { carried: scheduled.carried } : {}),
     },
     opts: { jobId: deliverJobId(scheduled.id, scheduled.nextAttempt, scheduled.chain), delay: Math.max(0, (scheduled.nextAttemptAt?.getTime() ?? now) - now) },
   };

@@ -60,7 +60,7 @@ export function registerEventCommands(program: Command): void {
       sendNestLogsToStderr();
       const config = loadConfig();
       const published = await withDatabase(config, { migrateLocal: true }, (session) =>
-        withQueue(config, QueueName.Events, async (queue) => {
+        withQueue(config, QueueName.Deliveries, async (queue) => {
           try {
             return await new EventPublisher(new Database(session.dataSource, config), queue).publish(input);
           } catch (error) {

@@ -12,6 +12,28 @@ import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetR
 const ID_LENGTH = 22;
 const RANK_DIGITS = 7;
 
+/** A fresh random stem for one event's delivery ids (deliveryIdSql appends the webhook's rank). */
+export const deliveryIdStem = (): string => newId('msg', ID_LENGTH - RANK_DIGITS);
+
+/**
+ * Who gets a delivery of an event, as SQL: the active webhooks of its department subscribed to its type
+ * and created before it, each with its delivery id (the event's stem, then the webhook's rank among the
+ * event's targets: ids made in the statement, without a round trip for the count). `from` lists the
+ * events, under the alias `e` (with id, department_id, type and created_at); `stem` is the id stem's expression.
+ */
+export function subscribedTargetsSql(from: string, stem: string): string {
+  return `SELECT e.id AS event_id, e.department_id, e.type, w.id AS webhook_id,
+                 ${stem} || lpad((row_number() OVER (PARTITION BY e.id ORDER BY w.id))::text, ${RANK_DIGITS}, '0') AS id
+            FROM ${from}
+            JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at`;
+}
+
+/** Inserts the pending deliveries of `targets` (rows of subscribedTargetsSql); a pair already delivered is skipped. */
+export const INSERT_DELIVERIES_SQL = (targets: string): string =>
+  `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, chain_start, next_attempt_at)
+   SELECT id, event_id, webhook_id, department_id, type, 'pending', 0, 0, now() FROM ${targets}
+   ON CONFLICT (event_id, webhook_id) DO NOTHING`;
+
 /** One attempt as the delivery log records it. */
 export interface AttemptOutcome {
   deliveryId: string;
@@ -153,17 +175,9 @@ export class DeliveryRepository {
     if (ids.length === 0) return [];
     const pending: (PendingJobRow & { event_id: string })[] = await this.manager.query(
       `WITH targets AS (
-         -- A delivery's id: a random part drawn for its event in this call, then the webhook's rank
-         -- among the event's targets, so the ids are made here without a round trip for the count.
-         SELECT e.id AS event_id, e.department_id, e.type, w.id AS webhook_id,
-                v.id_stem || lpad((row_number() OVER (PARTITION BY e.id ORDER BY w.id))::text, ${RANK_DIGITS}, '0') AS id
-           FROM unnest($1::varchar[], $2::varchar[]) AS v(event_id, id_stem)
-           JOIN events e ON e.id = v.event_id
-           JOIN webhooks w ON w.department_id = e.department_id AND w.is_active AND e.type = ANY(w.events) AND w.created_at <= e.created_at
+         ${subscribedTargetsSql('unnest($1::varchar[], $2::varchar[]) AS v(event_id, id_stem) JOIN events e ON e.id = v.event_id', 'v.id_stem')}
        ), created AS (
-         INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, chain_start, next_attempt_at)
-         SELECT id, event_id, webhook_id, department_id, type, 'pending', 0, 0, now() FROM targets
-         ON CONFLICT (event_id, webhook_id) DO NOTHING
+         ${INSERT_DELIVERIES_SQL('targets')}
          RETURNING ${PENDING_JOB_COLUMNS}, event_id
        ), marked AS (
          -- Not "AND fanned_out_at IS NULL": that would draw the update onto the sweeper's partial index
@@ -174,7 +188,7 @@ export class DeliveryRepository {
        UNION ALL
        -- Deliveries that existed before this statement (its snapshot does not see the ones it creates).
        SELECT ${PENDING_JOB_COLUMNS}, event_id FROM deliveries WHERE event_id = ANY($1) AND status = 'pending'`,
-      [ids, ids.map(() => newId('msg', ID_LENGTH - RANK_DIGITS))],
+      [ids, ids.map(() => deliveryIdStem())],
     );
     return pending.map((row) => ({ ...toPendingJob(row), eventId: row.event_id }));
   }

@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { EventEntity } from '../entities/event.entity';
+import { deliveryIdStem, INSERT_DELIVERIES_SQL, PendingJob, subscribedTargetsSql } from './delivery.repository';
 import { SWEEP_KEY, SweepCursor } from './sweep-cursor';
 
 export interface NewEvent {
@@ -10,6 +11,16 @@ export interface NewEvent {
   occurredAt: Date;
 }
 
+/** What insertWithDeliveries stored. */
+export interface StoredEvents {
+  /** Ids of the events this call stored. */
+  inserted: Set<string>;
+  /** Groups that stored nothing, each with its id that belongs to another department. */
+  foreign: Map<number, string>;
+  /** The deliveries stored with the inserted events: their first attempts are to be queued. */
+  deliveries: (PendingJob & { eventId: string; createdAt: Date })[];
+}
+
 export class EventRepository {
   constructor(private readonly manager: EntityManager) {}
 
@@ -18,35 +29,73 @@ export class EventRepository {
   }
 
   /**
-   * Inserts the events whose ids are new, in one statement — unless one of the ids already belongs to
-   * another department, in which case nothing is inserted and those ids are returned as `foreign`.
-   * Ids that already exist for the same department are left as they are (neither list has them).
+   * Stores the events whose ids are new together with their deliveries (one pending delivery per active
+   * webhook of the department subscribed to the type), in one statement: an acknowledged event is never
+   * without its deliveries, and its row is written once (fanned_out_at set on insert). Events come in
+   * groups (one publish call each, `group` numbering them): a group holding an id that already belongs to
+   * another department stores nothing and is returned in `foreign` with that id; other groups are not
+   * affected. Ids that already exist for the same department are left as they are. Ids must be unique
+   * across the call.
    */
-  async insertNew(events: NewEvent[]): Promise<{ inserted: Set<string>; foreign: string[] }> {
-    if (events.length === 0) return { inserted: new Set(), foreign: [] };
-    // One array parameter per column: a batch of 500 events is five parameters, not 2,500.
-    const rows: { id: string; inserted: boolean }[] = await this.manager.query(
+  async insertWithDeliveries(events: (NewEvent & { group: number })[]): Promise<StoredEvents> {
+    const stored: StoredEvents = { inserted: new Set(), foreign: new Map(), deliveries: [] };
+    if (events.length === 0) return stored;
+    // One array parameter per column: a batch of 500 events is seven parameters, not 3,500.
+    const rows: {
+      kind: 'event' | 'foreign' | 'delivery';
+      id: string;
+      grp: number | null;
+      event_id: string | null;
+      webhook_id: string | null;
+      department_id: string | null;
+      created_at: Date | null;
+    }[] = await this.manager.query(
       `WITH v AS (
-         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::timestamptz[])
-           AS v(id, department_id, type, data, occurred_at)
-       ), foreign_ids AS (
-         SELECT e.id FROM events e JOIN v ON v.id = e.id AND e.department_id <> v.department_id
-       ), inserted AS (
-         INSERT INTO events (id, department_id, type, data, occurred_at)
-         SELECT id, department_id, type, data, occurred_at FROM v WHERE NOT EXISTS (SELECT 1 FROM foreign_ids)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING id
-       )
-       SELECT id, true AS inserted FROM inserted UNION ALL SELECT id, false AS inserted FROM foreign_ids`,
+           SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::timestamptz[], $6::int[], $7::varchar[])
+             AS v(id, department_id, type, data, occurred_at, grp, id_stem)
+         ), foreign_ids AS (
+           SELECT v.id, v.grp FROM events e JOIN v ON v.id = e.id AND e.department_id <> v.department_id
+         ), inserted AS (
+           INSERT INTO events (id, department_id, type, data, occurred_at, fanned_out_at)
+           SELECT id, department_id, type, data, occurred_at, now() FROM v WHERE grp NOT IN (SELECT grp FROM foreign_ids)
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id, department_id, type, created_at
+         ), targets AS (
+           ${subscribedTargetsSql('inserted e JOIN v ON v.id = e.id', 'v.id_stem')}
+         ), created AS (
+           ${INSERT_DELIVERIES_SQL('targets')}
+           RETURNING id, event_id, webhook_id, department_id, created_at
+         )
+         SELECT 'event' AS kind, id, NULL::int AS grp, NULL AS event_id, NULL AS webhook_id, NULL AS department_id, NULL::timestamptz AS created_at FROM inserted
+         UNION ALL SELECT 'foreign', id, grp, NULL, NULL, NULL, NULL FROM foreign_ids
+         UNION ALL SELECT 'delivery', id, NULL, event_id, webhook_id, department_id, created_at FROM created`,
       [
         events.map((e) => e.id),
         events.map((e) => e.departmentId),
         events.map((e) => e.type),
         events.map((e) => JSON.stringify(e.data)),
         events.map((e) => e.occurredAt),
+        events.map((e) => e.group),
+        events.map(() => deliveryIdStem()),
       ],
     );
-    return { inserted: new Set(rows.filter((r) => r.inserted).map((r) => r.id)), foreign: rows.filter((r) => !r.inserted).map((r) => r.id) };
+    for (const row of rows) {
+      if (row.kind === 'event') stored.inserted.add(row.id);
+      else if (row.kind === 'foreign') stored.foreign.set(row.grp!, row.id);
+      else {
+        stored.deliveries.push({
+          id: row.id,
+          eventId: row.event_id!,
+          webhookId: row.webhook_id!,
+          departmentId: row.department_id!,
+          createdAt: row.created_at!,
+          nextAttempt: 1,
+          nextAttemptAt: null,
+          chain: 0,
+        });
+      }
+    }
+    return stored;
   }
 
   async findByIds(ids: string[]): Promise<EventEntity[]> {
