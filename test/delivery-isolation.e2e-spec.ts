@@ -1,6 +1,7 @@
 import { newId, SecretBox } from '@pollarix/common';
 import type { AppConfig } from '@pollarix/config';
 import { AttemptOutcome, Database, dataSourceOptions, INLINE_EVENT_BYTES } from '@pollarix/database';
+import { RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from '@pollarix/lifecycle';
 import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -169,14 +170,14 @@ describe('delivery batches with one bad item (scratch database)', () => {
       expect(await row(ids[0])).toMatchObject({ status: 'cancelled', attempts: 1, next_attempt_at: null, logged: ['1'] });
       expect(await row(bystander.ids[0])).toMatchObject({ status: 'pending', attempts: 1, logged: ['1'] });
 
-      const { jobs } = await db.repos.deliveries.restartChains({ webhookId, ids });
+      const { jobs } = await db.repos.deliveries.restartChains({ webhookId, ids, statuses: REDELIVERABLE_STATUSES }, 1);
       expect(jobs).toEqual([expect.objectContaining({ id: ids[0], nextAttempt: 2, chain: 1, webhookId, departmentId: department })]);
     });
 
     it("an earlier chain's late outcome moves nothing and logs nothing", async () => {
       const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 1);
       await db.repos.deliveries.cancel(ids[0]);
-      await db.repos.deliveries.restartChains({ webhookId, ids });
+      await db.repos.deliveries.restartChains({ webhookId, ids, statuses: REDELIVERABLE_STATUSES }, 1);
       await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)]);
       expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 0, chain: 1, logged: [] });
       await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)]);
@@ -191,7 +192,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
       let pages = 0;
       do {
         const page: Awaited<ReturnType<typeof db.repos.deliveries.restartChains>> = await db.repos.deliveries.restartChains(
-          { webhookId, statuses: ['failed', 'cancelled'], after },
+          { webhookId, statuses: RECOVERABLE_STATUSES, after },
           2,
         );
         restarted.push(...page.jobs.map((job) => job.id));

@@ -1,18 +1,21 @@
+import { getQueueToken } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ConfigModule } from '@pollarix/config';
-import { DatabaseModule } from '@pollarix/database';
+import { AppConfig, ConfigModule } from '@pollarix/config';
+import { Database, DatabaseModule } from '@pollarix/database';
 import { DeliveryModule } from '@pollarix/delivery';
-import { QueueModule } from '@pollarix/queue';
+import { DeliveryLifecycle, lifecyclePolicy } from '@pollarix/lifecycle';
+import { QueueModule, QueueName } from '@pollarix/queue';
 import { RedisModule } from '@pollarix/redis';
 import { PublisherModule } from '@pollarix/events';
 import { LoggerModule } from 'nestjs-pino';
+import type { Queue } from 'bullmq';
 import type { Logger as PinoLogger } from 'pino';
 import { AttemptLog } from './delivery/attempt-log';
 import { DeliveryService } from './delivery/delivery.service';
 import { FanOutService } from './delivery/fan-out.service';
 import { SweeperService } from './delivery/sweeper.service';
-import { WebhookDisabler } from './delivery/webhook-disabler';
+import { DisableAnnouncer } from './delivery/disable-announcer';
 import { DeliveriesProcessor } from './processors/deliveries.processor';
 import { Readiness, RedisHealthIndicator } from '@pollarix/redis';
 import { WorkerHttpServer } from './ops/worker-http';
@@ -38,7 +41,13 @@ import { EventsProcessor } from './processors/events.processor';
     AttemptLog,
     DeliveryService,
     FanOutService,
-    WebhookDisabler,
+    DisableAnnouncer,
+    {
+      provide: DeliveryLifecycle,
+      inject: [Database, getQueueToken(QueueName.Deliveries), AppConfig, AttemptLog, DisableAnnouncer],
+      useFactory: (db: Database, queue: Queue, config: AppConfig, log: AttemptLog, announcer: DisableAnnouncer) =>
+        new DeliveryLifecycle({ repos: db.repos, queue, policy: lifecyclePolicy(config), recorder: log, onDisabled: (disabled) => announcer.announce(disabled) }),
+    },
     SweeperService,
     DeliveriesProcessor,
     EventsProcessor,

@@ -145,25 +145,3 @@ export async function addDeliverJobs(queue: Queue, attempts: ScheduledAttempt[])
   const now = Date.now();
   await queue.addBulk(attempts.map((a) => deliverJob(a, now)));
 }
-
-/**
- * Recover (the API's and the CLI's): restarts page after page (`restartPage`, from the start, then after
- * each page's `next`) and queues each page's first attempts before the next page; `onPage` sees the
- * running total. Returns how many deliveries were restarted.
- */
-export async function queueRestartedPages<C>(
-  queue: Queue,
-  restartPage: (after: C | null) => Promise<{ jobs: ScheduledAttempt[]; next: C | null }>,
-  onPage: (done: number) => void = () => undefined,
-): Promise<number> {
-  let done = 0;
-  let after: C | null = null;
-  do {
-    const page: { jobs: ScheduledAttempt[]; next: C | null } = await restartPage(after);
-    await addDeliverJobs(queue, page.jobs);
-    done += page.jobs.length;
-    if (page.jobs.length > 0) onPage(done);
-    after = page.next;
-  } while (after !== null);
-  return done;
-}

@@ -1,15 +1,12 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '@pollarix/common';
-import { Database, DeliveryCursor, DeliveryEntity, PendingJob, RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
+import { Database, DeliveryCursor, DeliveryEntity } from '@pollarix/database';
 import { toEnvelope } from '@pollarix/events';
-import { addDeliverJobs, QueueName, queueRestartedPages } from '@pollarix/queue';
-import type { Queue } from 'bullmq';
+import { DeliveryLifecycle, LifecycleRefusal } from '@pollarix/lifecycle';
 import { webhookNotFound } from '../webhooks/webhooks.service';
 import { DeliveryDetailDto, DeliveryListDto, DeliveryQueryDto, DeliverySummaryDto, RecoverDto, RequeuedDto } from './dto/delivery.dto';
 
 const DEFAULT_LIMIT = 20;
-const RECOVER_PAGE = 1_000;
 
 function toSummary(d: DeliveryEntity): DeliverySummaryDto {
   return {
@@ -41,12 +38,33 @@ function decodeCursor(cursor: string): DeliveryCursor {
   }
 }
 
+/** The lifecycle's refusals in the API's words (SPEC §5: 404 for what is not there, 409 for what cannot be sent again now). */
+function refusalError(error: unknown): never {
+  if (!(error instanceof LifecycleRefusal)) throw error;
+  const { webhookId, details } = error;
+  switch (error.reason) {
+    case 'webhook_not_found':
+      throw webhookNotFound(webhookId);
+    case 'delivery_not_found':
+      throw AppError.notFound(`Delivery ${details.deliveryId} not found for webhook ${webhookId}`);
+    case 'delivery_pending':
+      throw new AppError(ErrorCode.Conflict, `Delivery ${details.deliveryId} is still pending; it will be attempted again on its own`);
+    case 'webhook_inactive':
+      throw new AppError(
+        ErrorCode.Conflict,
+        `Webhook ${webhookId} is inactive${details.disabledReason ? ` (${details.disabledReason})` : ''}; activate it before sending again`,
+      );
+    case 'empty_window':
+      throw AppError.field(ErrorCode.Unprocessable, ['body', 'until'], 'until must be after since');
+  }
+}
+
 /** The delivery log as customers read and replay it (SPEC §5). */
 @Injectable()
 export class DeliveriesService {
   constructor(
     private readonly db: Database,
-    @InjectQueue(QueueName.Deliveries) private readonly queue: Queue,
+    private readonly lifecycle: DeliveryLifecycle,
   ) {}
 
   async list(departmentId: string, webhookId: string, query: DeliveryQueryDto): Promise<DeliveryListDto> {
@@ -90,48 +108,22 @@ export class DeliveriesService {
   }
 
   async redeliver(departmentId: string, webhookId: string, deliveryId: string): Promise<void> {
-    const delivery = await this.find(departmentId, webhookId, deliveryId);
-    if (delivery.status === 'pending') {
-      throw new AppError(ErrorCode.Conflict, `Delivery ${deliveryId} is still pending; it will be attempted again on its own`);
-    }
-    await this.assertActive(departmentId, webhookId);
-    await this.enqueue((await this.db.repos.deliveries.restartChains({ webhookId, ids: [deliveryId] })).jobs);
+    await this.lifecycle.redeliver(departmentId, webhookId, deliveryId).catch(refusalError);
   }
 
   async recover(departmentId: string, webhookId: string, dto: RecoverDto): Promise<RequeuedDto> {
-    await this.assertActive(departmentId, webhookId);
-    const since = new Date(dto.since);
-    const until = dto.until ? new Date(dto.until) : undefined;
-    if (until && until <= since) throw AppError.field(ErrorCode.Unprocessable, ['body', 'until'], 'until must be after since');
-    const requeued = await queueRestartedPages<SweepCursor>(this.queue, (after) =>
-      this.db.repos.deliveries.restartChains({ webhookId, statuses: RECOVERABLE_STATUSES, since, until, after }, RECOVER_PAGE),
-    );
-    return { requeued };
-  }
-
-  private enqueue(jobs: PendingJob[]): Promise<void> {
-    return addDeliverJobs(this.queue, jobs);
+    const request = { departmentId, webhookId, since: new Date(dto.since), until: dto.until ? new Date(dto.until) : undefined };
+    return { requeued: await this.lifecycle.recover(request).catch(refusalError) };
   }
 
   private async find(departmentId: string, webhookId: string, deliveryId: string): Promise<DeliveryEntity> {
     await this.assertWebhook(departmentId, webhookId);
     const delivery = await this.db.repos.deliveries.findInWebhook(webhookId, deliveryId);
-    if (!delivery) throw AppError.notFound(`Delivery ${deliveryId} not found for webhook ${webhookId}`);
+    if (!delivery) refusalError(new LifecycleRefusal('delivery_not_found', webhookId, { deliveryId }));
     return delivery;
   }
 
   private async assertWebhook(departmentId: string, webhookId: string): Promise<void> {
     if (!(await this.db.repos.webhooks.findInDepartment(departmentId, webhookId))) throw webhookNotFound(webhookId);
-  }
-
-  private async assertActive(departmentId: string, webhookId: string): Promise<void> {
-    const webhook = await this.db.repos.webhooks.findInDepartment(departmentId, webhookId);
-    if (!webhook) throw webhookNotFound(webhookId);
-    if (!webhook.isActive) {
-      throw new AppError(
-        ErrorCode.Conflict,
-        `Webhook ${webhookId} is inactive${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}; activate it before sending again`,
-      );
-    }
   }
 }

@@ -1,13 +1,11 @@
 import { loadConfig } from '@pollarix/config';
-import { RECOVERABLE_STATUSES, SweepCursor } from '@pollarix/database';
-import { QueueName, queueRestartedPages } from '@pollarix/queue';
+import { DeliveryLifecycle, isRecoverWindow, lifecyclePolicy, LifecycleRefusal } from '@pollarix/lifecycle';
+import { QueueName } from '@pollarix/queue';
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../cli-error';
 import { withDatabase } from '../infra/database';
-import { progress } from '../infra/progress';
+import { Progress, progress } from '../infra/progress';
 import { withQueue } from '../infra/queue';
-
-const RECOVER_PAGE = 500;
 
 interface RecoverOptions {
   department: string;
@@ -33,33 +31,40 @@ export function registerWebhookCommands(program: Command): void {
     .requiredOption('--since <ISO time>', 'deliveries created at or after this time', isoTime)
     .option('--until <ISO time>', 'deliveries created before this time (default: now)', isoTime)
     .action(async ({ department, webhook: webhookId, since, until }: RecoverOptions) => {
-      if (until && until <= since) throw new CliError('--until must be after --since');
+      if (!isRecoverWindow(since, until)) throw new CliError('--until must be after --since');
       const config = loadConfig();
-      const requeued = await withDatabase(config, { migrateLocal: true }, async ({ repos }) => {
-        const found = await repos.webhooks.findInDepartment(department, webhookId);
-        if (!found) throw new CliError(`webhook ${webhookId} not found in department ${department}`);
-        if (!found.isActive) {
-          throw new CliError(
-            `webhook ${webhookId} is inactive${found.disabledReason ? ` (disabled: ${found.disabledReason})` : ''}; activate it before recovering its deliveries`,
-          );
-        }
-        const filter = { webhookId, statuses: RECOVERABLE_STATUSES, since, until };
-        const total = await repos.deliveries.countRestartable(filter);
-        if (total === 0) return 0;
-
-        return withQueue(config, QueueName.Deliveries, async (queue) => {
-          const bar = progress('Re-queued', total);
+      const requeued = await withDatabase(config, { migrateLocal: true }, ({ repos }) =>
+        withQueue(config, QueueName.Deliveries, async (queue) => {
+          const lifecycle = new DeliveryLifecycle({ repos, queue, policy: lifecyclePolicy(config) });
+          let bar: Progress | undefined;
           try {
-            return await queueRestartedPages<SweepCursor>(
-              queue,
-              (after) => repos.deliveries.restartChains({ ...filter, after }, RECOVER_PAGE),
-              (done) => bar.update(done),
+            return await lifecycle.recover(
+              { departmentId: department, webhookId, since, until },
+              { start: (total) => (bar = progress('Re-queued', total)), update: (done) => bar?.update(done) },
             );
+          } catch (error) {
+            throw refusalError(error, department);
           } finally {
-            bar.finish();
+            bar?.finish();
           }
-        });
-      });
+        }),
+      );
       process.stdout.write(`Re-queued ${requeued} ${requeued === 1 ? 'delivery' : 'deliveries'}\n`);
     });
+}
+
+/** The lifecycle's refusals in the CLI's words. */
+function refusalError(error: unknown, department: string): unknown {
+  if (!(error instanceof LifecycleRefusal)) return error;
+  const { webhookId, details } = error;
+  switch (error.reason) {
+    case 'webhook_not_found':
+      return new CliError(`webhook ${webhookId} not found in department ${department}`);
+    case 'webhook_inactive':
+      return new CliError(
+        `webhook ${webhookId} is inactive${details.disabledReason ? ` (disabled: ${details.disabledReason})` : ''}; activate it before recovering its deliveries`,
+      );
+    default:
+      return new CliError(error.message);
+  }
 }

@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { MicroBatcher } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
-import { AttemptLoad, AttemptOutcome, AttemptSubject, Database, PendingJob } from '@pollarix/database';
+import { AttemptLoad, AttemptSubject, Database, PendingJob } from '@pollarix/database';
 import { AttemptErrorClass, SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
+import { DeliveryLifecycle, isStale } from '@pollarix/lifecycle';
 import type { DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
-import { AttemptLog } from './attempt-log';
 import { AttemptSlots, ByteBudget, ThrottleReason } from './in-flight';
-import { decide } from './outcome';
-import { WebhookDisabler } from './webhook-disabler';
 
 export type AttemptResult =
   /** The job no longer matches the delivery (done, cancelled, restarted, or a duplicate of an attempt already made). */
@@ -18,6 +16,7 @@ export type AttemptResult =
   | { kind: 'cancelled' }
   /** No slot for its webhook or department here, or no room for its body: try again later, no attempt counted. */
   | { kind: 'throttled'; reason: ThrottleReason }
+  /** Sent and logged; `next` is the attempt that was queued after it, if any. */
   | { kind: 'attempted'; next: PendingJob | null };
 
 /** Request bodies in flight per worker: with WORKER_NODE_FLAGS' heap, room for them and everything else. */
@@ -51,8 +50,7 @@ export class DeliveryService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly sender: WebhookSender,
-    private readonly log: AttemptLog,
-    private readonly disabler: WebhookDisabler,
+    private readonly lifecycle: DeliveryLifecycle,
     private readonly metrics: WorkerMetrics,
   ) {
     this.slots = new AttemptSlots({ perWebhook: config.webhookMaxInFlight, perDepartment: config.departmentMaxInFlight });
@@ -73,9 +71,7 @@ export class DeliveryService {
       const loaded = await this.loader.add(job.deliveryId);
       if (loaded === undefined) return { kind: 'stale' };
       delivery = loaded.delivery;
-      if (delivery.status !== 'pending' || delivery.attempts + 1 !== job.attempt || delivery.chain !== (job.chain ?? 0)) {
-        return { kind: 'stale' };
-      }
+      if (isStale(job, delivery)) return { kind: 'stale' };
       if (slot === undefined) {
         // A job queued before jobs named their webhook: its slot once the delivery says whose it is.
         const refused = this.slots.tryAcquire(delivery.departmentId, delivery.webhookId);
@@ -129,55 +125,17 @@ export class DeliveryService {
     }
   }
 
-  /** Logs the attempt (and waits for it), then what it means for the webhook; returns the next attempt to queue. */
+  /** The attempt's outcome counted, then the lifecycle logs it (and waits for it), acts on the webhook and queues what follows. */
   private async finish(job: DeliverJob, delivery: AttemptSubject, result: SendResult, errorOverride: AttemptErrorClass | null): Promise<AttemptResult> {
-    const decision = decide(result, job.attempt - delivery.chainStart, this.config.deliveryRetryScheduleMs);
-    const attempt: AttemptOutcome = {
-      deliveryId: delivery.id,
-      webhookId: delivery.webhookId,
-      attempt: job.attempt,
-      requestedAt: new Date(Date.now() - result.durationMs),
-      durationMs: result.durationMs,
-      statusCode: result.statusCode,
-      responseBody: result.responseBody,
-      responseBodyTruncated: result.responseBodyTruncated,
-      responseContentType: result.responseContentType,
-      chain: delivery.chain,
-      error: errorOverride ?? result.error ?? (result.ok ? null : ('http_status' satisfies AttemptErrorClass)),
-      errorMessage: result.errorMessage,
-      status: decision.status,
-      nextAttemptAt: decision.retryInMs === null ? null : new Date(Date.now() + decision.retryInMs),
-    };
+    const settled = this.lifecycle.settle(job, delivery, result, errorOverride);
+    const { outcome, decision } = settled;
     this.metrics.recordAttempt({
-      ...attempt,
+      ...outcome,
       departmentId: delivery.departmentId,
       outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
     });
-    await this.log.record(attempt);
-
-    if (decision.gone) {
-      await this.disabler.disable(delivery.webhookId, delivery.departmentId, 'gone');
-    } else if (decision.status === 'failed') {
-      const disabled = await this.db.repos.webhooks.recordFailedDelivery(
-        delivery.webhookId,
-        delivery.createdAt,
-        this.config.autoDisableMinFailures,
-        this.config.autoDisableAfterMs,
-      );
-      if (disabled) await this.disabler.disabled(delivery.webhookId, delivery.departmentId, 'failing');
-    }
-    if (decision.retryInMs === null) return { kind: 'attempted', next: null };
-    return {
-      kind: 'attempted',
-      next: {
-        id: delivery.id,
-        nextAttempt: job.attempt + 1,
-        nextAttemptAt: attempt.nextAttemptAt,
-        chain: delivery.chain,
-        webhookId: delivery.webhookId,
-        departmentId: delivery.departmentId,
-      },
-    };
+    await this.lifecycle.recordAttempt(settled, delivery);
+    return { kind: 'attempted', next: settled.next };
   }
 
   private throttled(reason: ThrottleReason): AttemptResult {

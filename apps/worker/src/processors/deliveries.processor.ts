@@ -1,17 +1,16 @@
-import { InjectQueue, Processor } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { AppConfig } from '@pollarix/config';
-import { addDeliverJobs, DeliverJob, JobName, QueueName } from '@pollarix/queue';
-import { DelayedError, Job, Queue } from 'bullmq';
+import { DeliverJob, JobName, QueueName } from '@pollarix/queue';
+import { DelayedError, Job } from 'bullmq';
 import { DeliveryService } from '../delivery/delivery.service';
 import { throttleDelay } from '../delivery/in-flight';
 import { ConfiguredProcessor } from './configured-processor';
 
-/** Thin: one job is one attempt; the service decides, the processor queues what comes next. */
+/** Thin: one job is one attempt; the service (through the delivery lifecycle) decides and queues what comes next. */
 @Processor(QueueName.Deliveries, { autorun: false })
 export class DeliveriesProcessor extends ConfiguredProcessor {
   constructor(
     private readonly deliveries: DeliveryService,
-    @InjectQueue(QueueName.Deliveries) private readonly queue: Queue,
     config: AppConfig,
   ) {
     super(config);
@@ -25,9 +24,6 @@ export class DeliveriesProcessor extends ConfiguredProcessor {
           // Back to the queue without counting an attempt, waiting longer each time it finds no slot.
           await job.moveToDelayed(Date.now() + throttleDelay(job.attemptsStarted - 1), token);
           throw new DelayedError();
-        }
-        if (result.kind === 'attempted' && result.next) {
-          await addDeliverJobs(this.queue, [result.next]);
         }
         return result.kind;
       }

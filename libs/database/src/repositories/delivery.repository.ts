@@ -130,24 +130,28 @@ export interface AttemptLoad {
 /** Events up to this size (as JSON text) come with a batch's attempt load; larger ones are read one by one, within the worker's byte budget. */
 export const INLINE_EVENT_BYTES = 64 * 1024;
 
-/** What `recover` (API and CLI) starts again. */
-export const RECOVERABLE_STATUSES: DeliveryStatus[] = ['failed', 'cancelled'];
-
 /**
- * Which deliveries restartChains may take: $1 webhook, $2 ids, $3 statuses, $4 since, $5 until, and
- * ($6, $7) the page's start, after the previous page's last (created_at, id) (null: any).
+ * Which deliveries restartChains may take: $1 webhook, $2 ids, $3 statuses (the delivery lifecycle's
+ * REDELIVERABLE_STATUSES or RECOVERABLE_STATUSES), $4 since, $5 until, and ($6, $7) the page's start,
+ * after the previous page's last (created_at, id) (null: any).
  */
-type RestartFilter = { webhookId: string; ids?: string[]; statuses?: DeliveryStatus[]; since?: Date; until?: Date; after?: SweepCursor | null };
-const RESTARTABLE = `webhook_id = $1 AND status <> 'pending'
+export type RestartFilter = {
+  webhookId: string;
+  ids?: string[];
+  statuses: readonly DeliveryStatus[];
+  since?: Date;
+  until?: Date;
+  after?: SweepCursor | null;
+};
+const RESTARTABLE = `webhook_id = $1 AND status = ANY($3)
              AND ($2::varchar[] IS NULL OR id = ANY($2))
-             AND ($3::varchar[] IS NULL OR status = ANY($3))
              AND ($4::timestamptz IS NULL OR created_at >= $4)
              AND ($5::timestamptz IS NULL OR created_at < $5)
              AND ($6::timestamptz IS NULL OR (created_at, id) > ($6::timestamptz, $7::varchar))`;
 const restartParams = (where: RestartFilter) => [
   where.webhookId,
   where.ids ?? null,
-  where.statuses ?? null,
+  where.statuses,
   where.since ?? null,
   where.until ?? null,
   where.after?.at ?? null,
@@ -363,12 +367,12 @@ export class DeliveryRepository {
   }
 
   /**
-   * Starts a new attempt chain (the retry schedule restarts) for up to `limit` matching deliveries that
-   * are not pending, in (created_at, id) order; returns the jobs to queue and where the next page starts
+   * Starts a new attempt chain (the retry schedule restarts) for up to `limit` matching deliveries (in
+   * `where.statuses`, which must not include pending), in (created_at, id) order; returns the jobs to queue and where the next page starts
    * (null after the last page). Paging by position, not by status, restarts each delivery once per
    * recover even when the worker cancels restarted ones meanwhile (a webhook disabled by a 410).
    */
-  async restartChains(where: RestartFilter, limit = 1000): Promise<{ jobs: PendingJob[]; next: SweepCursor | null }> {
+  async restartChains(where: RestartFilter, limit: number): Promise<{ jobs: PendingJob[]; next: SweepCursor | null }> {
     const rows: (PendingJobRow & { page_size: number; last_key: string; last_id: string })[] = await this.manager.query(
       // A new chain number: its jobs' ids differ from any job the previous chain may have left queued.
       // The next page starts after this page's last row in PostgreSQL's own order (its collation, not JavaScript's).
@@ -378,7 +382,7 @@ export class DeliveryRepository {
          SELECT ${SWEEP_KEY('created_at')} AS key, id FROM page ORDER BY created_at DESC, id DESC LIMIT 1
        ), restarted AS (
          UPDATE deliveries SET status = 'pending', chain_start = attempts, chain = chain + 1, next_attempt_at = now()
-          WHERE id IN (SELECT id FROM page) AND status <> 'pending'
+          WHERE id IN (SELECT id FROM page) AND status = ANY($3)
          RETURNING ${PENDING_JOB_COLUMNS}
        )
        SELECT restarted.*, (SELECT count(*) FROM page)::int AS page_size, last.key AS last_key, last.id AS last_id

@@ -31,6 +31,13 @@ export interface SigningSecrets {
   previous: string | null;
 }
 
+/** A webhook's current run of failed deliveries (no success in between). */
+export interface FailureStreak {
+  failures: number;
+  /** Creation of the streak's earliest failed delivery. */
+  failingSince: Date;
+}
+
 /** What an attempt sends with: the webhook as it is now and its signing secrets (two during a rotation). */
 export interface DeliveryTarget {
   webhook: Webhook;
@@ -193,25 +200,20 @@ export class WebhookRepository {
   }
 
   /**
-   * Counts a failed delivery into the webhook's streak (which began at the earliest failed delivery's
-   * creation) and disables the webhook when the streak spans `minDurationMs` and `minFailures`.
-   * Returns true when this call disabled it.
+   * Counts a failed delivery into the webhook's streak, which began at the earliest failed delivery's
+   * creation; returns the streak as it now is (null when the webhook is gone). Whether that disables the
+   * webhook is the delivery lifecycle's call (shouldAutoDisable), carried out with `disable`.
    */
-  async recordFailedDelivery(id: string, deliveryCreatedAt: Date, minFailures: number, minDurationMs: number, now = new Date()): Promise<boolean> {
-    const rows = await returningRows<{ was_active: boolean; is_active: boolean }>(
+  async recordFailedDelivery(id: string, deliveryCreatedAt: Date): Promise<FailureStreak | null> {
+    const rows = await returningRows<{ failure_streak: number; failing_since: Date }>(
       this.manager,
-      `UPDATE webhooks w
-          SET failure_streak = w.failure_streak + 1,
-              failing_since = LEAST(COALESCE(w.failing_since, $2), $2),
-              is_active = w.is_active AND NOT (w.failure_streak + 1 >= $3 AND LEAST(COALESCE(w.failing_since, $2), $2) <= $4),
-              disabled_reason = CASE WHEN w.is_active AND w.failure_streak + 1 >= $3 AND LEAST(COALESCE(w.failing_since, $2), $2) <= $4
-                                     THEN 'failing' ELSE w.disabled_reason END
-         FROM (SELECT id, is_active FROM webhooks WHERE id = $1 FOR UPDATE) AS before
-        WHERE w.id = before.id
-       RETURNING before.is_active AS was_active, w.is_active`,
-      [id, deliveryCreatedAt, minFailures, new Date(now.getTime() - minDurationMs)],
+      `UPDATE webhooks
+          SET failure_streak = failure_streak + 1, failing_since = LEAST(COALESCE(failing_since, $2), $2)
+        WHERE id = $1
+       RETURNING failure_streak, failing_since`,
+      [id, deliveryCreatedAt],
     );
-    return rows.length > 0 && rows[0].was_active && !rows[0].is_active;
+    return rows.length > 0 ? { failures: rows[0].failure_streak, failingSince: rows[0].failing_since } : null;
   }
 
   /** Sets an active webhook inactive with a reason; true when it was active. */
