@@ -14,7 +14,7 @@ import { FanOutService } from './delivery/fan-out.service';
 import { SweeperService } from './delivery/sweeper.service';
 import { WebhookDisabler } from './delivery/webhook-disabler';
 import { DeliveriesProcessor } from './processors/deliveries.processor';
-import { Readiness, RedisHealthIndicator } from '@pollarix/redis';
+import { Readiness, RedisHealthIndicator, WebhookChanges } from '@pollarix/redis';
 import { WorkerHttpServer } from './ops/worker-http';
 import { WORKER_LOGGER, WorkerLoggerModule } from './ops/worker-logger';
 import { WorkerMetrics } from './ops/worker-metrics';
@@ -39,6 +39,7 @@ import { EventsProcessor } from './processors/events.processor';
     DeliveryService,
     FanOutService,
     WebhookDisabler,
+    WebhookChanges,
     SweeperService,
     DeliveriesProcessor,
     EventsProcessor,

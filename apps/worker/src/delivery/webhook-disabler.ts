@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Database, WEBHOOKS_CHANGED_CHANNEL } from '@pollarix/database';
+import { Database } from '@pollarix/database';
 import { EventPublisher } from '@pollarix/events';
-import { InjectRedis, RedisConnection } from '@pollarix/redis';
+import { WebhookChanges } from '@pollarix/redis';
 
 /** Turning a webhook off on the receiver's behalf: cancel what is pending and tell the department. */
 @Injectable()
@@ -11,14 +11,14 @@ export class WebhookDisabler {
   constructor(
     private readonly db: Database,
     private readonly publisher: EventPublisher,
-    @InjectRedis() private readonly redis: RedisConnection,
+    private readonly changes: WebhookChanges,
   ) {}
 
   /** After the webhook was set inactive with `reason` (by this process). */
   async disabled(webhookId: string, departmentId: string, reason: string): Promise<void> {
     const cancelled = await this.db.repos.deliveries.cancelPendingForWebhook(webhookId);
     this.logger.warn(`Webhook ${webhookId} of ${departmentId} disabled (${reason}); ${cancelled} pending deliveries cancelled`);
-    await this.redis.publish(WEBHOOKS_CHANGED_CHANNEL, departmentId).catch(() => undefined);
+    await this.changes.changed(departmentId);
     await this.publisher.publish(
       {
         type: 'WEBHOOK_DISABLED',

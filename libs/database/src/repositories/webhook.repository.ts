@@ -235,6 +235,3 @@ export class WebhookRepository {
     return (result.affected ?? 0) > 0;
   }
 }
-
-/** Redis channel on which a write to a department's webhooks is announced (API read caches listen). */
-export const WEBHOOKS_CHANGED_CHANNEL = 'pollarix:webhooks:changed';
