@@ -13,6 +13,7 @@ import { DeliveryService } from './delivery/delivery.service';
 import { FanOutService } from './delivery/fan-out.service';
 import { SweeperService } from './delivery/sweeper.service';
 import { WebhookDisabler } from './delivery/webhook-disabler';
+import { WebhookTargets } from './delivery/webhook-targets';
 import { DeliveriesProcessor } from './processors/deliveries.processor';
 import { Readiness, RedisHealthIndicator, WebhookChanges } from '@pollarix/redis';
 import { WorkerHttpServer } from './ops/worker-http';
@@ -40,6 +41,7 @@ import { EventsProcessor } from './processors/events.processor';
     FanOutService,
     WebhookDisabler,
     WebhookChanges,
+    WebhookTargets,
     SweeperService,
     DeliveriesProcessor,
     EventsProcessor,

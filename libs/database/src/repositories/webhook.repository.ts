@@ -37,6 +37,40 @@ export interface DeliveryTarget {
   secrets: string[];
 }
 
+/**
+ * A delivery target to hold for a while (a cache): every secret that may still sign, the previous one
+ * with its expiry, so that which of them sign is decided when sending (`signingSecretsAt`).
+ */
+export interface HeldTarget {
+  webhook: Webhook;
+  secret: string;
+  previous: { secret: string; expiresAt: Date } | null;
+}
+
+/**
+ * A webhook as `findTargets` read it: its target opened, or why its sealed columns cannot be opened
+ * (that webhook alone cannot be sent to). The other fields are read in clear, so they are there either way.
+ */
+export interface WebhookTargetLoad {
+  id: string;
+  departmentId: string;
+  isActive: boolean;
+  updatedAt: Date;
+  target: HeldTarget | null;
+  /** Set exactly when target is null. */
+  error: string | null;
+}
+
+/** The secrets that sign at `now`: the current one, and the previous one until it expires. */
+export function signingSecretsAt(held: HeldTarget, now = new Date()): string[] {
+  return held.previous && held.previous.expiresAt > now ? [held.secret, held.previous.secret] : [held.secret];
+}
+
+/** The target to send with at `now`. */
+export function deliveryTargetAt(held: HeldTarget, now = new Date()): DeliveryTarget {
+  return { webhook: held.webhook, secrets: signingSecretsAt(held, now) };
+}
+
 /** The webhook columns a delivery target is made of, named as the entity's properties. */
 export type WebhookTargetRow = Pick<
   WebhookEntity,
@@ -185,11 +219,34 @@ export class WebhookRepository {
 
   /** A delivery target from its sealed row (read here, or joined by the delivery repository's attempt load). */
   openTarget(row: WebhookTargetRow, now = new Date()): DeliveryTarget {
-    const secrets = [this.box.open(row.secretSealed)];
-    if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
-      secrets.push(this.box.open(row.previousSecretSealed));
+    return deliveryTargetAt(this.holdTarget(row, now), now);
+  }
+
+  /** A target to hold from its sealed row; a previous secret already expired at `now` is not opened (it never signs again). */
+  holdTarget(row: WebhookTargetRow, now = new Date()): HeldTarget {
+    const expiresAt = row.previousSecretExpiresAt;
+    const previous = row.previousSecretSealed && expiresAt && expiresAt > now ? { secret: this.box.open(row.previousSecretSealed), expiresAt } : null;
+    return { webhook: this.toWebhook(row), secret: this.box.open(row.secretSealed), previous };
+  }
+
+  /**
+   * The webhooks an attempt batch sends to, in one query, whether active or not; a webhook whose sealed
+   * columns cannot be opened comes with its error instead of failing the others. Deleted ones are absent.
+   */
+  async findTargets(ids: string[], now = new Date()): Promise<Map<string, WebhookTargetLoad>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows: WebhookTargetRow[] = await this.manager.query(`SELECT ${webhookTargetColumns('w')} FROM webhooks w WHERE w.id = ANY($1)`, [unique]);
+    const loads = new Map<string, WebhookTargetLoad>();
+    for (const row of rows) {
+      const load = { id: row.id, departmentId: row.departmentId, isActive: row.isActive, updatedAt: row.updatedAt };
+      try {
+        loads.set(row.id, { ...load, target: this.holdTarget(row, now), error: null });
+      } catch (error) {
+        loads.set(row.id, { ...load, target: null, error: (error as Error).message });
+      }
     }
-    return { webhook: this.toWebhook(row), secrets };
+    return loads;
   }
 
   /**
@@ -202,11 +259,14 @@ export class WebhookRepository {
       this.manager,
       `UPDATE webhooks w
           SET failure_streak = w.failure_streak + 1,
-              failing_since = LEAST(COALESCE(w.failing_since, $2), $2),
-              is_active = w.is_active AND NOT (w.failure_streak + 1 >= $3 AND LEAST(COALESCE(w.failing_since, $2), $2) <= $4),
-              disabled_reason = CASE WHEN w.is_active AND w.failure_streak + 1 >= $3 AND LEAST(COALESCE(w.failing_since, $2), $2) <= $4
-                                     THEN 'failing' ELSE w.disabled_reason END
-         FROM (SELECT id, is_active FROM webhooks WHERE id = $1 FOR UPDATE) AS before
+              failing_since = before.failing_since,
+              is_active = w.is_active AND NOT before.disables,
+              disabled_reason = CASE WHEN before.disables THEN 'failing' ELSE w.disabled_reason END,
+              -- Disabling cancels what is pending: updated_at tells queued attempts the webhook changed under them.
+              updated_at = CASE WHEN before.disables THEN now() ELSE w.updated_at END
+         FROM (SELECT id, is_active, LEAST(COALESCE(failing_since, $2), $2) AS failing_since,
+                      is_active AND failure_streak + 1 >= $3 AND LEAST(COALESCE(failing_since, $2), $2) <= $4 AS disables
+                 FROM webhooks WHERE id = $1 FOR UPDATE) AS before
         WHERE w.id = before.id
        RETURNING before.is_active AS was_active, w.is_active`,
       [id, deliveryCreatedAt, minFailures, new Date(now.getTime() - minDurationMs)],
