@@ -16,8 +16,9 @@ import { DeliveryService } from './delivery/delivery.service';
 import { FanOutService } from './delivery/fan-out.service';
 import { SweeperService } from './delivery/sweeper.service';
 import { DisableAnnouncer } from './delivery/disable-announcer';
+import { WebhookTargets } from './delivery/webhook-targets';
 import { DeliveriesProcessor } from './processors/deliveries.processor';
-import { Readiness, RedisHealthIndicator } from '@pollarix/redis';
+import { Readiness, RedisHealthIndicator, WebhookChanges } from '@pollarix/redis';
 import { WorkerHttpServer } from './ops/worker-http';
 import { WORKER_LOGGER, WorkerLoggerModule } from './ops/worker-logger';
 import { WorkerMetrics } from './ops/worker-metrics';
@@ -48,6 +49,8 @@ import { EventsProcessor } from './processors/events.processor';
       useFactory: (db: Database, queue: Queue, config: AppConfig, log: AttemptLog, announcer: DisableAnnouncer) =>
         new DeliveryLifecycle({ repos: db.repos, queue, policy: lifecyclePolicy(config), recorder: log, onDisabled: (disabled) => announcer.announce(disabled) }),
     },
+    WebhookChanges,
+    WebhookTargets,
     SweeperService,
     DeliveriesProcessor,
     EventsProcessor,

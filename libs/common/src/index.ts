@@ -5,6 +5,7 @@ export * from './errors/exception.filter';
 export * from './http/http-pipeline';
 export * from './http/validation';
 export * from './ids';
+export * from './invalidation-clock';
 export * from './ttl-cache';
 export * from './version';
 export * from './logging/logger';

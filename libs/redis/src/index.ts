@@ -3,3 +3,4 @@ export * from './redis-settings';
 export * from './redis.module';
 export * from './redis.health';
 export * from './readiness';
+export * from './webhook-changes';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { WebhookChanges } from '@pollarix/redis';
 import { AuthModule } from '../auth/auth.module';
 import { TestSendLimiter } from '../rate-limit/test-send.limiter';
 import { TestSendService } from './test-send.service';
@@ -9,6 +10,6 @@ import { WebhooksService } from './webhooks.service';
 @Module({
   imports: [AuthModule],
   controllers: [WebhooksController],
-  providers: [WebhooksService, TestSendService, TestSendLimiter, WebhookListCache],
+  providers: [WebhooksService, TestSendService, TestSendLimiter, WebhookListCache, WebhookChanges],
 })
 export class WebhooksModule {}

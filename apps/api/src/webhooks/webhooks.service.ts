@@ -98,6 +98,8 @@ export class WebhooksService {
     if (!(await this.db.repos.webhooks.rotateSecret(departmentId, webhookId, secret, overlapUntil))) {
       throw webhookNotFound(webhookId);
     }
+    // Workers cache what they sign with: they must start signing with the new secret at once.
+    await this.cache.changed(departmentId);
     return { secret };
   }
 

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { WEBHOOKS_CHANGED_CHANNEL } from '@pollarix/database';
 import { EventPublisher } from '@pollarix/events';
 import type { WebhookDisabled } from '@pollarix/lifecycle';
-import { InjectRedis, RedisConnection } from '@pollarix/redis';
+import { WebhookChanges } from '@pollarix/redis';
 
 /** Tells everyone that the delivery lifecycle turned a webhook off on the receiver's behalf: the API's caches and the department. */
 @Injectable()
@@ -11,12 +10,12 @@ export class DisableAnnouncer {
 
   constructor(
     private readonly publisher: EventPublisher,
-    @InjectRedis() private readonly redis: RedisConnection,
+    private readonly changes: WebhookChanges,
   ) {}
 
   async announce({ webhookId, departmentId, reason, cancelled }: WebhookDisabled): Promise<void> {
     this.logger.warn(`Webhook ${webhookId} of ${departmentId} disabled (${reason}); ${cancelled} pending deliveries cancelled`);
-    await this.redis.publish(WEBHOOKS_CHANGED_CHANNEL, departmentId).catch(() => undefined);
+    await this.changes.changed(departmentId);
     await this.publisher.publish(
       {
         type: 'WEBHOOK_DISABLED',

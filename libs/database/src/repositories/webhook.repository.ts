@@ -44,6 +44,40 @@ export interface DeliveryTarget {
   secrets: string[];
 }
 
+/**
+ * A delivery target to hold for a while (a cache): every secret that may still sign, the previous one
+ * with its expiry, so that which of them sign is decided when sending (`signingSecretsAt`).
+ */
+export interface HeldTarget {
+  webhook: Webhook;
+  secret: string;
+  previous: { secret: string; expiresAt: Date } | null;
+}
+
+/**
+ * A webhook as `findTargets` read it: its target opened, or why its sealed columns cannot be opened
+ * (that webhook alone cannot be sent to). The other fields are read in clear, so they are there either way.
+ */
+export interface WebhookTargetLoad {
+  id: string;
+  departmentId: string;
+  isActive: boolean;
+  updatedAt: Date;
+  target: HeldTarget | null;
+  /** Set exactly when target is null. */
+  error: string | null;
+}
+
+/** The secrets that sign at `now`: the current one, and the previous one until it expires. */
+export function signingSecretsAt(held: HeldTarget, now = new Date()): string[] {
+  return held.previous && held.previous.expiresAt > now ? [held.secret, held.previous.secret] : [held.secret];
+}
+
+/** The target to send with at `now`. */
+export function deliveryTargetAt(held: HeldTarget, now = new Date()): DeliveryTarget {
+  return { webhook: held.webhook, secrets: signingSecretsAt(held, now) };
+}
+
 /** The webhook columns a delivery target is made of, named as the entity's properties. */
 export type WebhookTargetRow = Pick<
   WebhookEntity,
@@ -192,11 +226,34 @@ export class WebhookRepository {
 
   /** A delivery target from its sealed row (read here, or joined by the delivery repository's attempt load). */
   openTarget(row: WebhookTargetRow, now = new Date()): DeliveryTarget {
-    const secrets = [this.box.open(row.secretSealed)];
-    if (row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
-      secrets.push(this.box.open(row.previousSecretSealed));
+    return deliveryTargetAt(this.holdTarget(row, now), now);
+  }
+
+  /** A target to hold from its sealed row; a previous secret already expired at `now` is not opened (it never signs again). */
+  holdTarget(row: WebhookTargetRow, now = new Date()): HeldTarget {
+    const expiresAt = row.previousSecretExpiresAt;
+    const previous = row.previousSecretSealed && expiresAt && expiresAt > now ? { secret: this.box.open(row.previousSecretSealed), expiresAt } : null;
+    return { webhook: this.toWebhook(row), secret: this.box.open(row.secretSealed), previous };
+  }
+
+  /**
+   * The webhooks an attempt batch sends to, in one query, whether active or not; a webhook whose sealed
+   * columns cannot be opened comes with its error instead of failing the others. Deleted ones are absent.
+   */
+  async findTargets(ids: string[], now = new Date()): Promise<Map<string, WebhookTargetLoad>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows: WebhookTargetRow[] = await this.manager.query(`SELECT ${webhookTargetColumns('w')} FROM webhooks w WHERE w.id = ANY($1)`, [unique]);
+    const loads = new Map<string, WebhookTargetLoad>();
+    for (const row of rows) {
+      const load = { id: row.id, departmentId: row.departmentId, isActive: row.isActive, updatedAt: row.updatedAt };
+      try {
+        loads.set(row.id, { ...load, target: this.holdTarget(row, now), error: null });
+      } catch (error) {
+        loads.set(row.id, { ...load, target: null, error: (error as Error).message });
+      }
     }
-    return { webhook: this.toWebhook(row), secrets };
+    return loads;
   }
 
   /**
@@ -237,6 +294,3 @@ export class WebhookRepository {
     return (result.affected ?? 0) > 0;
   }
 }
-
-/** Redis channel on which a write to a department's webhooks is announced (API read caches listen). */
-export const WEBHOOKS_CHANGED_CHANNEL = 'pollarix:webhooks:changed';
