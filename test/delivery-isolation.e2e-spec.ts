@@ -2,12 +2,11 @@ import { newId, SecretBox } from '@pollarix/common';
 import type { AppConfig } from '@pollarix/config';
 import { AttemptOutcome, Database, dataSourceOptions, INLINE_EVENT_BYTES } from '@pollarix/database';
 import { RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from '@pollarix/lifecycle';
-import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AttemptLog } from '../apps/worker/src/delivery/attempt-log';
-import { WorkerMetrics } from '../apps/worker/src/ops/worker-metrics';
+import { unscrapedWorkerMetrics, WorkerMetrics } from '../apps/worker/src/ops/worker-metrics';
 import { createScratchDatabase } from './support/infra';
 
 /**
@@ -32,9 +31,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
     client = new Client({ connectionString: scratch.url });
     await client.connect();
     db = new Database(dataSource, { secretsEncryptionKey: key } as AppConfig);
-    // The metrics' queue gauges are only read on a scrape, which this test never makes.
-    const queue = { name: 'unused' } as unknown as Queue;
-    metrics = new WorkerMetrics(queue, queue);
+    metrics = unscrapedWorkerMetrics();
   });
 
   afterAll(async () => {
@@ -166,7 +163,13 @@ describe('delivery batches with one bad item (scratch database)', () => {
       const { webhookId, ids } = await deliveriesTo(department, sealedSecret(), 1);
       const bystander = await deliveriesTo(newId('dept'), sealedSecret(), 1);
       await db.repos.deliveries.cancel(ids[0]);
-      await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0), failedAttempt(bystander.ids[0], bystander.webhookId, 1, 0)]);
+      const moved = await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0), failedAttempt(bystander.ids[0], bystander.webhookId, 1, 0)]);
+      expect(moved).toEqual(
+        new Map([
+          [ids[0], 'cancelled'],
+          [bystander.ids[0], 'pending'],
+        ]),
+      );
       expect(await row(ids[0])).toMatchObject({ status: 'cancelled', attempts: 1, next_attempt_at: null, logged: ['1'] });
       expect(await row(bystander.ids[0])).toMatchObject({ status: 'pending', attempts: 1, logged: ['1'] });
 
@@ -174,13 +177,15 @@ describe('delivery batches with one bad item (scratch database)', () => {
       expect(jobs).toEqual([expect.objectContaining({ id: ids[0], nextAttempt: 2, chain: 1, webhookId, departmentId: department })]);
     });
 
-    it("an earlier chain's late outcome moves nothing and logs nothing", async () => {
+    it("an earlier chain's late outcome moves nothing and logs nothing, and says so", async () => {
       const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 1);
       await db.repos.deliveries.cancel(ids[0]);
       await db.repos.deliveries.restartChains({ webhookId, ids, statuses: REDELIVERABLE_STATUSES }, 1);
-      await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)]);
+      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)])).toEqual(new Map());
       expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 0, chain: 1, logged: [] });
-      await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)]);
+      // A duplicate of an attempt already logged moves nothing either.
+      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)])).toEqual(new Map([[ids[0], 'pending']]));
+      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)])).toEqual(new Map());
       expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 1, chain: 1, logged: ['1'] });
     });
 

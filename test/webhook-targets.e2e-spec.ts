@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { CachedTarget, WebhookTargets } from '../apps/worker/src/delivery/webhook-targets';
 import { call, startApi, TestApi, uniqueDepartment } from './support/api-harness';
 import { waitUntil } from './support/system';
+import { unscrapedWorkerMetrics } from '../apps/worker/src/ops/worker-metrics';
 
 /**
  * The worker's webhook cache against real PostgreSQL and Redis: the API in-process, the worker's side
@@ -30,7 +31,7 @@ describe('worker webhook targets (cache invalidated through Redis)', () => {
     redis = createRedisConnection(api.config.redisUrl!, 'test-worker');
     changes = new WebhookChanges(redis);
     // A TTL far beyond the test's waits: only an announcement can explain a change seen in time.
-    targets = new WebhookTargets(db, changes, { ttlMs: 10 * 60_000 });
+    targets = new WebhookTargets(db, changes, unscrapedWorkerMetrics(), { ttlMs: 10 * 60_000 });
     await changes.onModuleInit();
   });
 
@@ -147,7 +148,7 @@ describe('worker webhook targets (cache invalidated through Redis)', () => {
     const id = await createWebhook(department, token, 'https://example.com/before');
     const ttlMs = 1_500;
     // No subscription at all: every announcement is missed.
-    const deaf = new WebhookTargets(db, new WebhookChanges(redis), { ttlMs });
+    const deaf = new WebhookTargets(db, new WebhookChanges(redis), unscrapedWorkerMetrics(), { ttlMs });
     expect((await one(id, deaf))!.target!.webhook.url).toBe('https://example.com/before');
     const loadedAt = Date.now();
     await api.db.dataSource.query(`UPDATE webhooks SET url = 'https://example.com/after', updated_at = now() WHERE id = $1`, [id]);

@@ -1,5 +1,6 @@
 import type { AttemptOutcome, DeliveryStatus, PendingJob } from '@pollarix/database';
 import { applyRetryAfter, AttemptErrorClass, nextAttemptDelay, SendResult } from '@pollarix/delivery';
+import type { CarriedDelivery } from '@pollarix/queue';
 
 /** What a deliver job says it is: which delivery, which attempt over its whole life, in which chain. */
 export interface AttemptJob {
@@ -8,6 +9,8 @@ export interface AttemptJob {
   attempt: number;
   /** The delivery's attempt chain; absent on jobs queued before chains were counted (read as 0). */
   chain?: number;
+  /** The delivery's facts the job carries (DeliverJob.carried); the next attempt's job carries them on. */
+  carried?: CarriedDelivery;
 }
 
 /** Where a delivery stands in its attempts, as the attempt reads it. */
@@ -66,8 +69,11 @@ export function decide(result: SendResult, chainAttempt: number, schedule: reado
 export interface SettledAttempt {
   outcome: AttemptOutcome;
   decision: Decision;
-  next: PendingJob | null;
+  next: NextAttempt | null;
 }
+
+/** The attempt queued after a retryable one: the same delivery and chain, carrying what its job carried. */
+export type NextAttempt = PendingJob & { carried?: CarriedDelivery };
 
 export interface SettleOptions {
   /** An error class the send itself cannot know (the webhook could not be decrypted). */
@@ -102,7 +108,7 @@ export function settleAttempt(
     status: decision.status,
     nextAttemptAt,
   };
-  const next: PendingJob | null =
+  const next: NextAttempt | null =
     nextAttemptAt === null
       ? null
       : {
@@ -112,6 +118,7 @@ export function settleAttempt(
           chain: delivery.chain,
           webhookId: delivery.webhookId,
           departmentId: delivery.departmentId,
+          ...(job.carried ? { carried: job.carried } : {}),
         };
   return { outcome, decision, next };
 }

@@ -5,7 +5,10 @@ import { DeliveryLifecycle, WebhookDisabled } from './delivery-lifecycle';
 import { LifecycleRefusal } from './refusal';
 
 /** Repositories and a queue that only record what the lifecycle asked of them. */
-function fixture(webhook: { isActive: boolean; disabledReason: string | null } | null, options: { status?: string; streak?: FailureStreak; pages?: number } = {}) {
+function fixture(
+  webhook: { isActive: boolean; disabledReason: string | null } | null,
+  options: { status?: string; streak?: FailureStreak; pages?: number; stale?: boolean; cancelledInFlight?: boolean } = {},
+) {
   const calls: string[] = [];
   const queued: string[] = [];
   const disabled: WebhookDisabled[] = [];
@@ -18,7 +21,11 @@ function fixture(webhook: { isActive: boolean; disabledReason: string | null } |
     },
     deliveries: {
       findInWebhook: async (_w: string, id: string) => (options.status ? { id, status: options.status } : null),
-      recordOutcomes: async () => void calls.push('log'),
+      recordOutcomes: async (outcomes: { deliveryId: string; status: string }[]) => {
+        calls.push('log');
+        if (options.stale) return new Map();
+        return new Map(outcomes.map((o) => [o.deliveryId, options.cancelledInFlight ? 'cancelled' : o.status]));
+      },
       cancelPendingForWebhook: async () => (calls.push('cancel'), 3),
       countRestartable: async () => (options.pages ?? 0) * 2,
       restartChains: async ({ after, statuses }: { after?: SweepCursor | null; statuses: readonly string[] }) => {
@@ -45,9 +52,31 @@ const active = { isActive: true, disabledReason: null };
 describe('DeliveryLifecycle.recordAttempt', () => {
   it('logs, then queues the retry', async () => {
     const { lifecycle, calls, queued } = fixture(active);
-    await lifecycle.recordAttempt(lifecycle.settle({ deliveryId: 'msg_1', attempt: 1 }, delivery, sendResult({ statusCode: 500 })), delivery);
+    expect(await lifecycle.recordAttempt(lifecycle.settle({ deliveryId: 'msg_1', attempt: 1 }, delivery, sendResult({ statusCode: 500 })), delivery)).toBe(true);
     expect(calls).toEqual(['log']);
     expect(queued).toEqual(['msg_1-2']);
+  });
+
+  it('a delivery cancelled while its attempt was in flight counts the attempt and queues no retry', async () => {
+    const { lifecycle, calls, queued } = fixture(active, { cancelledInFlight: true });
+    expect(await lifecycle.recordAttempt(lifecycle.settle({ deliveryId: 'msg_1', attempt: 1 }, delivery, sendResult({ statusCode: 500 })), delivery)).toBe(true);
+    expect(calls).toEqual(['log']);
+    expect(queued).toEqual([]);
+  });
+
+  it('a stale outcome (the log write moved nothing) queues nothing, counts no streak and disables nothing', async () => {
+    const exhausted = { ...delivery, attempts: 1 };
+    for (const [attempt, subject, statusCode] of [
+      [1, delivery, 500],
+      [1, delivery, 410],
+      [2, exhausted, 500],
+    ] as const) {
+      const { lifecycle, calls, queued, disabled } = fixture(active, { stale: true, streak: { failures: 9, failingSince: new Date(0) } });
+      expect(await lifecycle.recordAttempt(lifecycle.settle({ deliveryId: 'msg_1', attempt }, subject, sendResult({ statusCode })), subject)).toBe(false);
+      expect(calls).toEqual(['log']);
+      expect(queued).toEqual([]);
+      expect(disabled).toEqual([]);
+    }
   });
 
   it('410 disables the webhook, cancels what is pending and tells the listener', async () => {

@@ -1,5 +1,5 @@
 import type { AppConfig } from '@pollarix/config';
-import type { AttemptOutcome, PendingJob, Repositories, SweepCursor } from '@pollarix/database';
+import type { AttemptOutcome, DeliveryStatus, PendingJob, Repositories, SweepCursor } from '@pollarix/database';
 import type { AttemptErrorClass, SendResult } from '@pollarix/delivery';
 import { addDeliverJobs, ScheduledAttempt } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
@@ -24,9 +24,12 @@ export function lifecyclePolicy(config: AppConfig): LifecyclePolicy {
   };
 }
 
-/** Writes an attempt's outcome to the delivery log (the worker's batched AttemptLog, or one statement). */
+/**
+ * Writes an attempt's outcome to the delivery log (the worker's batched AttemptLog, or one statement);
+ * resolves with the delivery's status after the write, or null when the attempt was stale and nothing changed.
+ */
 export interface AttemptRecorder {
-  record(outcome: AttemptOutcome): Promise<unknown>;
+  record(outcome: AttemptOutcome): Promise<DeliveryStatus | null>;
 }
 
 export interface WebhookDisabled {
@@ -74,7 +77,7 @@ export class DeliveryLifecycle {
   constructor(private readonly deps: DeliveryLifecycleDeps) {
     this.repos = deps.repos;
     this.queue = deps.queue;
-    this.recorder = deps.recorder ?? { record: (outcome) => deps.repos.deliveries.recordOutcomes([outcome]) };
+    this.recorder = deps.recorder ?? { record: async (outcome) => (await deps.repos.deliveries.recordOutcomes([outcome])).get(outcome.deliveryId) ?? null };
   }
 
   /** What a sent attempt means, on this lifecycle's retry schedule (pure: nothing is written). */
@@ -85,10 +88,13 @@ export class DeliveryLifecycle {
   /**
    * After a send: logs the outcome (and waits for it), then what it means for the webhook (410 Gone
    * disables it; a failed delivery lengthens its failing streak, which may disable it), then queues
-   * the next attempt when one is due.
+   * the next attempt when one is due and the delivery is still pending (one cancelled while the attempt
+   * was in flight counts it, and stops there). An outcome that moved nothing (the job was stale: its
+   * attempt was made or its chain restarted meanwhile) does nothing more; returns false then.
    */
-  async recordAttempt(settled: SettledAttempt, delivery: AttemptDelivery): Promise<void> {
-    await this.recorder.record(settled.outcome);
+  async recordAttempt(settled: SettledAttempt, delivery: AttemptDelivery): Promise<boolean> {
+    const status = await this.recorder.record(settled.outcome);
+    if (status === null) return false;
     if (settled.decision.gone) {
       await this.disable(delivery.webhookId, delivery.departmentId, 'gone');
     } else if (settled.decision.status === 'failed') {
@@ -97,7 +103,8 @@ export class DeliveryLifecycle {
         await this.disable(delivery.webhookId, delivery.departmentId, 'failing');
       }
     }
-    if (settled.next !== null) await this.enqueue([settled.next]);
+    if (settled.next !== null && status === 'pending') await this.enqueue([settled.next]);
+    return true;
   }
 
   /** Sets an active webhook inactive with `reason` and cancels what is pending; false when it was not active. */

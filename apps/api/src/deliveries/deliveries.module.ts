@@ -20,5 +20,6 @@ import { DeliveriesService } from './deliveries.service';
       useFactory: (db: Database, queue: Queue, config: AppConfig) => new DeliveryLifecycle({ repos: db.repos, queue, policy: lifecyclePolicy(config) }),
     },
   ],
+  exports: [DeliveryLifecycle],
 })
 export class DeliveriesModule {}

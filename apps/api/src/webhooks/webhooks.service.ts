@@ -3,6 +3,7 @@ import { AppError, ErrorCode, newId } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { Database, Repositories, StoredResponse, WebhookFields } from '@pollarix/database';
 import { blockedLiteralDestination, generateSecret } from '@pollarix/delivery';
+import { DeliveryLifecycle } from '@pollarix/lifecycle';
 import { createHash } from 'node:crypto';
 import { CreatedWebhookListDto, CreateWebhookDto, SecretDto, UpdateWebhookDto, WebhookListDto } from './dto/webhook.dto';
 import { WebhookListCache } from './webhook-list.cache';
@@ -24,6 +25,7 @@ export class WebhooksService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly cache: WebhookListCache,
+    private readonly lifecycle: DeliveryLifecycle,
   ) {}
 
   async list(departmentId: string): Promise<WebhookListDto> {
@@ -71,7 +73,7 @@ export class WebhooksService {
     const updated = await this.db.repos.webhooks.update(departmentId, webhookId, this.toFields(dto));
     if (!updated) throw webhookNotFound(webhookId);
     // Deactivated: what was pending is cancelled (recoverable with recover once active again).
-    if (!updated.isActive) await this.db.repos.deliveries.cancelPendingForWebhook(webhookId);
+    if (!updated.isActive) await this.lifecycle.cancelForWebhook(webhookId);
     await this.cache.changed(departmentId);
     return { departmentId, webhooks: [toWebhookDto(updated)] };
   }
@@ -79,7 +81,7 @@ export class WebhooksService {
   async delete(departmentId: string, webhookId: string): Promise<void> {
     const deleted = await this.db.transaction(async (repos) => {
       if (!(await repos.webhooks.delete(departmentId, webhookId))) return false;
-      await repos.deliveries.cancelPendingForWebhook(webhookId);
+      await this.lifecycle.cancelForWebhook(webhookId, repos);
       return true;
     });
     if (!deleted) throw webhookNotFound(webhookId);

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { MicroBatcher } from '@pollarix/common';
-import { AttemptOutcome, Database } from '@pollarix/database';
+import { AttemptOutcome, Database, DeliveryStatus } from '@pollarix/database';
 import { describeError, WorkerMetrics } from '../ops/worker-metrics';
 
 /** PostgreSQL's class 22 (data exception): a value it cannot store, such as text with a NUL byte. */
@@ -31,7 +31,8 @@ export class AttemptLog implements OnApplicationShutdown {
     private readonly metrics: WorkerMetrics,
   ) {}
 
-  record(outcome: AttemptOutcome): Promise<null> {
+  /** Resolves once written, with the delivery's status after it, or null when the outcome was stale (see recordOutcomes). */
+  record(outcome: AttemptOutcome): Promise<DeliveryStatus | null> {
     return this.batcher.add(outcome);
   }
 
@@ -39,21 +40,22 @@ export class AttemptLog implements OnApplicationShutdown {
     return this.batcher.drain();
   }
 
-  private async write(outcomes: AttemptOutcome[]): Promise<null[]> {
+  private async write(outcomes: AttemptOutcome[]): Promise<(DeliveryStatus | null)[]> {
+    let moved: Map<string, DeliveryStatus>;
     try {
-      await this.db.repos.deliveries.recordOutcomes(outcomes);
+      moved = await this.db.repos.deliveries.recordOutcomes(outcomes);
     } catch (error) {
       // Several: the batcher writes them one by one. One alone that PostgreSQL cannot store: the attempt
       // still counts (its status, retry schedule and the webhook's streak), logged without its response.
       // Anything else (a lost connection, a deadlock) fails the job, and the sweeper tries again later.
       if (outcomes.length > 1 || !isDataError(error)) throw error;
       const [outcome] = outcomes;
-      await this.db.repos.deliveries.recordOutcomes([
+      moved = await this.db.repos.deliveries.recordOutcomes([
         { ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describeError(error)}` },
       ]);
       this.metrics.itemFailures.inc({ stage: 'log' });
       this.logger.warn(`Logged attempt ${outcome.attempt} of delivery ${outcome.deliveryId} without its response: ${describeError(error)}`);
     }
-    return outcomes.map(() => null);
+    return outcomes.map((o) => moved.get(o.deliveryId) ?? null);
   }
 }

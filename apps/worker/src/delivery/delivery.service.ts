@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { MicroBatcher } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
-import { AttemptLoad, AttemptSubject, Database, PendingJob } from '@pollarix/database';
+import { AttemptLoad, AttemptSubject, Database, deliveryTargetAt, PendingJob } from '@pollarix/database';
 import { AttemptErrorClass, SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import { DeliveryLifecycle, isStale } from '@pollarix/lifecycle';
-import type { DeliverJob } from '@pollarix/queue';
+import { CARRIED_EVENT_BYTES, CarriedDelivery, DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptSlots, ByteBudget, ThrottleReason } from './in-flight';
+import { WebhookTargets } from './webhook-targets';
 
 export type AttemptResult =
   /** The job no longer matches the delivery (done, cancelled, restarted, or a duplicate of an attempt already made). */
@@ -23,6 +24,23 @@ export type AttemptResult =
 const BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** The envelope around an event's data (id, type, timestamp, department), counted with it. */
 const ENVELOPE_BYTES = 512;
+
+/**
+ * Job times come from the queuing process's clock, a webhook's updated_at from PostgreSQL's: a job queued
+ * less than this after its webhook's last write is checked against its delivery row, as an older one is.
+ */
+const CLOCK_SKEW_MS = 5_000;
+
+/** What a retry's job carries, from a delivery read from PostgreSQL (when its event is small enough). */
+function carriedFacts(delivery: AttemptSubject): CarriedDelivery | undefined {
+  const { event } = delivery;
+  if (event.data === null || event.dataBytes > CARRIED_EVENT_BYTES) return undefined;
+  return {
+    chainStart: delivery.chainStart,
+    createdAt: delivery.createdAt.toISOString(),
+    event: { id: event.id, type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data },
+  };
+}
 
 /** The slot an attempt holds while its request is in flight. */
 interface Slot {
@@ -52,11 +70,16 @@ export class DeliveryService {
     private readonly sender: WebhookSender,
     private readonly lifecycle: DeliveryLifecycle,
     private readonly metrics: WorkerMetrics,
+    private readonly targets: WebhookTargets,
   ) {
     this.slots = new AttemptSlots({ perWebhook: config.webhookMaxInFlight, perDepartment: config.departmentMaxInFlight });
   }
 
-  async attempt(job: DeliverJob): Promise<AttemptResult> {
+  /**
+   * One attempt. `queuedAt` is when the job was queued (BullMQ's job.timestamp): a job queued before its
+   * webhook last changed is checked against its delivery row (it may have been cancelled meanwhile).
+   */
+  async attempt(job: DeliverJob, queuedAt = Date.now()): Promise<AttemptResult> {
     // The slot first, from what the job says: a throttled job reads nothing from the database.
     let slot: Slot | undefined;
     if (job.webhookId !== undefined && job.departmentId !== undefined) {
@@ -68,7 +91,9 @@ export class DeliveryService {
     let delivery: AttemptSubject;
     let errorOverride: AttemptErrorClass | null = null;
     try {
-      const loaded = await this.loader.add(job.deliveryId);
+      let loaded = await this.fromJob(job, queuedAt);
+      this.metrics.attemptSources.inc({ source: loaded ? 'job' : 'database' });
+      loaded ??= await this.loader.add(job.deliveryId);
       if (loaded === undefined) return { kind: 'stale' };
       delivery = loaded.delivery;
       if (isStale(job, delivery)) return { kind: 'stale' };
@@ -103,16 +128,50 @@ export class DeliveryService {
   }
 
   /**
+   * The attempt from what its job carries and the cached webhook, with no read of PostgreSQL: its
+   * delivery is taken to be where the job says (the log write moves it only if it is, see
+   * recordOutcomes). Undefined when the delivery row must be read: a job without the facts (older, swept,
+   * recovered, a large event), a webhook deleted or inactive (the attempt then cancels the delivery), or
+   * one written since the job was queued (a disable and re-enable cancelled what was pending then).
+   */
+  private async fromJob(job: DeliverJob, queuedAt: number): Promise<AttemptLoad | undefined> {
+    const { carried, webhookId, departmentId } = job;
+    if (carried === undefined || webhookId === undefined || departmentId === undefined) return undefined;
+    const cached = (await this.targets.get([webhookId])).get(webhookId);
+    if (!cached || !cached.isActive || cached.updatedAt.getTime() + CLOCK_SKEW_MS >= queuedAt) return undefined;
+    const now = new Date();
+    return {
+      delivery: {
+        id: job.deliveryId,
+        webhookId,
+        departmentId,
+        status: 'pending',
+        attempts: job.attempt - 1,
+        chainStart: carried.chainStart,
+        chain: job.chain ?? 0,
+        createdAt: new Date(carried.createdAt),
+        event: { ...carried.event, departmentId, occurredAt: new Date(carried.event.timestamp), dataBytes: 0 },
+      },
+      target: cached.target === null ? null : deliveryTargetAt(cached.target, now),
+      targetError: cached.error,
+    };
+  }
+
+  /**
    * Builds the body within the worker's byte budget (a large event's data is read only once there is
    * room for it) and sends it. 'memory' when there is no room now; 'gone' when the event was purged.
    */
   private async send(delivery: AttemptSubject, target: NonNullable<AttemptLoad['target']>): Promise<SendResult | 'memory' | 'gone'> {
-    const bytes = delivery.event.dataBytes + ENVELOPE_BYTES;
+    const inline = delivery.event.data === null ? null : JSON.stringify(toEnvelope({ ...delivery.event, data: delivery.event.data }));
+    const bytes = inline?.length ?? delivery.event.dataBytes + ENVELOPE_BYTES;
     if (!this.bodies.tryAcquire(bytes)) return 'memory';
     try {
-      const data = delivery.event.data ?? (await this.db.repos.events.findData(delivery.event.id));
-      if (data === null) return 'gone';
-      const body = JSON.stringify(toEnvelope({ ...delivery.event, data }));
+      let body = inline;
+      if (body === null) {
+        const data = await this.db.repos.events.findData(delivery.event.id);
+        if (data === null) return 'gone';
+        body = JSON.stringify(toEnvelope({ ...delivery.event, data }));
+      }
       const { webhook, secrets } = target;
       return await this.sender.send({
         url: webhook.url,
@@ -125,16 +184,20 @@ export class DeliveryService {
     }
   }
 
-  /** The attempt's outcome counted, then the lifecycle logs it (and waits for it), acts on the webhook and queues what follows. */
+  /**
+   * The attempt's outcome counted, then the lifecycle logs it (and waits for it), acts on the webhook and
+   * queues what follows, carrying the delivery's facts on. 'stale' when the log write found the delivery
+   * elsewhere (a job that took no read of it).
+   */
   private async finish(job: DeliverJob, delivery: AttemptSubject, result: SendResult, errorOverride: AttemptErrorClass | null): Promise<AttemptResult> {
-    const settled = this.lifecycle.settle(job, delivery, result, errorOverride);
+    const settled = this.lifecycle.settle({ ...job, carried: job.carried ?? carriedFacts(delivery) }, delivery, result, errorOverride);
     const { outcome, decision } = settled;
     this.metrics.recordAttempt({
       ...outcome,
       departmentId: delivery.departmentId,
       outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
     });
-    await this.lifecycle.recordAttempt(settled, delivery);
+    if (!(await this.lifecycle.recordAttempt(settled, delivery))) return { kind: 'stale' };
     return { kind: 'attempted', next: settled.next };
   }
 

@@ -3,6 +3,7 @@ import { deliveryTargetAt } from '@pollarix/database';
 import { WebhookChangeListener, WebhookChanges } from '@pollarix/redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebhookTargets } from './webhook-targets';
+import { unscrapedWorkerMetrics } from '../ops/worker-metrics';
 
 function row(id: string, departmentId: string, url = `https://example.com/${id}`): WebhookTargetLoad {
   const held: HeldTarget = {
@@ -43,7 +44,7 @@ function setup(ttlMs = 60_000) {
   } as unknown as Database;
   const listeners: WebhookChangeListener[] = [];
   const changes = { listen: (listener: WebhookChangeListener) => listeners.push(listener) } as unknown as WebhookChanges;
-  const targets = new WebhookTargets(db, changes, { ttlMs });
+  const targets = new WebhookTargets(db, changes, unscrapedWorkerMetrics(), { ttlMs });
   return {
     table,
     queries,

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { InvalidationClock, TtlCache, ttlCache } from '@pollarix/common';
+import { InvalidationClock, MicroBatcher, TtlCache, ttlCache } from '@pollarix/common';
 import { Database, WebhookTargetLoad } from '@pollarix/database';
 import { WebhookChanges } from '@pollarix/redis';
-import { MicroBatcher } from '@pollarix/common';
+import { WorkerMetrics } from '../ops/worker-metrics';
 
 /**
  * How long a worker sends with a webhook as it read it, should the announcement of a change be missed
@@ -48,12 +48,14 @@ export class WebhookTargets {
   constructor(
     private readonly db: Database,
     changes: WebhookChanges,
+    private readonly metrics: WorkerMetrics,
     @Optional() @Inject(WEBHOOK_TARGETS_OPTIONS) options: WebhookTargetsOptions | null = null,
   ) {
     this.entries = ttlCache<string, Entry>({ max: MAX_TARGETS, ttlMs: options?.ttlMs ?? WEBHOOK_TARGET_TTL_MS });
     this.loader = new MicroBatcher(
       async (ids) => {
         const loads = await this.db.repos.webhooks.findTargets(ids);
+        this.metrics.webhookLoads.inc(ids.length);
         return ids.map((id) => loads.get(id) ?? null);
       },
       { maxBatch: MAX_LOAD_BATCH, maxInFlight: 1 },

@@ -56,6 +56,17 @@ export class WorkerMetrics {
     labelNames: ['stage'] as const,
     registers: [this.registry],
   });
+  readonly attemptSources = new Counter({
+    name: 'pollarix_delivery_attempt_sources_total',
+    help: "Where attempts took their delivery from: the job and the worker's webhook cache (job), or a read of PostgreSQL (database: older, swept or recovered jobs, large events, webhooks written since the job was queued)",
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookLoads = new Counter({
+    name: 'pollarix_worker_webhook_loads_total',
+    help: "Webhooks the worker's cache read from PostgreSQL (misses: first use, after an announced change, after the TTL)",
+    registers: [this.registry],
+  });
   readonly deliveries = new Counter({
     name: 'pollarix_deliveries_total',
     help: 'Deliveries that reached a final state, by status (succeeded, failed, cancelled)',
@@ -143,4 +154,10 @@ export class WorkerMetrics {
     if (report.outcome === 'failed' || report.outcome === 'gone') this.attemptLog.warn(line);
     else this.attemptLog.log(line);
   }
+}
+
+/** Metrics for services built by hand (tests): their queue gauges are read only on a scrape, which never comes. */
+export function unscrapedWorkerMetrics(): WorkerMetrics {
+  const queue = { name: 'unscraped' } as unknown as Queue;
+  return new WorkerMetrics(queue, queue);
 }

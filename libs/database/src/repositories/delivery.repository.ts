@@ -282,11 +282,12 @@ export class DeliveryRepository {
    * that succeeded, in one statement (atomic on its own, one round trip). An attempt is logged, and its
    * delivery moved on, only when the delivery is still at the attempt before in the same chain: a stale
    * duplicate job or an earlier chain's late outcome changes nothing. A delivery cancelled while the
-   * attempt was in flight counts and logs it, and stays cancelled.
+   * attempt was in flight counts and logs it, and stays cancelled. Returns the status after the write of
+   * each delivery the outcomes moved (an outcome whose delivery is absent was stale: it changed nothing).
    */
-  async recordOutcomes(outcomes: AttemptOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
-    await this.manager.query(
+  async recordOutcomes(outcomes: AttemptOutcome[]): Promise<Map<string, DeliveryStatus>> {
+    if (outcomes.length === 0) return new Map();
+    const moved: { id: string; status: DeliveryStatus }[] = await this.manager.query(
       `WITH v AS (
          SELECT * FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::boolean[],
                               $8::varchar[], $9::varchar[], $10::varchar[], $11::timestamptz[], $12::varchar[], $13::varchar[], $14::varchar[],
@@ -303,7 +304,7 @@ export class DeliveryRepository {
                 next_attempt_at = CASE WHEN d.status = 'pending' AND v.status = 'pending' THEN COALESCE(v.next_attempt_at, now()) END
            FROM v
           WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.chain = v.chain AND d.status IN ('pending', 'cancelled')
-         RETURNING d.id
+         RETURNING d.id, d.status
        ), logged AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code, response_body,
                                         response_body_truncated, error, error_message, response_content_type)
@@ -311,9 +312,11 @@ export class DeliveryRepository {
                 response_content_type
            FROM v WHERE delivery_id IN (SELECT id FROM moved)
          ON CONFLICT (delivery_id, attempt) DO NOTHING
+       ), streak_ended AS (
+         UPDATE webhooks w SET failing_since = NULL, failure_streak = 0
+          WHERE w.id IN (SELECT webhook_id FROM v WHERE status = 'succeeded' AND delivery_id IN (SELECT id FROM moved)) AND w.failure_streak > 0
        )
-       UPDATE webhooks w SET failing_since = NULL, failure_streak = 0
-        WHERE w.id IN (SELECT webhook_id FROM v WHERE status = 'succeeded') AND w.failure_streak > 0`,
+       SELECT id, status FROM moved`,
       [
         outcomes.map((o) => o.deliveryId),
         outcomes.map((o) => o.attempt),
@@ -335,6 +338,7 @@ export class DeliveryRepository {
         outcomes.map((o) => o.chain),
       ],
     );
+    return new Map(moved.map((row) => [row.id, row.status]));
   }
 
   /** Pending deliveries of a webhook become cancelled (deleted or deactivated). */
