@@ -60,14 +60,18 @@ describe('worker webhook targets (cache invalidated through Redis)', () => {
     const token = await api.token([department]);
     const id = await createWebhook(department, token);
 
-    const first = await one(id);
+    let first = await one(id);
     expect(first).toMatchObject({ id, departmentId: department, isActive: true, error: null });
     expect(first!.target!.webhook.headers).toEqual({ 'X-Tenant': department });
     expect(first!.target!.secret).toMatch(/^whsec_/);
     expect(reads).toHaveBeenCalledTimes(1);
+    // The creation's own announcement may arrive after that read began, and a read that raced an
+    // announcement is not kept: read until one is kept (on a quiet machine, the first).
+    await waitUntil('the target is kept', async () => (first = await one(id)) === (await one(id)), 5_000);
+    reads.mockClear();
 
     for (let i = 0; i < 5; i++) expect(await one(id)).toBe(first);
-    expect(reads).toHaveBeenCalledTimes(1);
+    expect(reads).not.toHaveBeenCalled();
   });
 
   it("sees the API's update, rotation, deactivation and deletion through Redis, and keeps another department's entries", async () => {

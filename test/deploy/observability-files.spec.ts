@@ -84,6 +84,8 @@ const WORKER_FAMILIES: Record<string, Family> = {
   pollarix_sweeper_cursor_timestamp_seconds: { kind: 'gauge', labels: { kind: SWEEP_KINDS } },
   pollarix_delivery_throttled_total: { kind: 'counter', labels: { reason: ['webhook', 'department', 'memory'] } },
   pollarix_delivery_item_failures_total: { kind: 'counter', labels: { stage: ['load', 'log', 'fan_out', 'decrypt'] } },
+  pollarix_delivery_attempt_sources_total: { kind: 'counter', labels: { source: ['job', 'database'] } },
+  pollarix_delivery_webhook_loads_total: { kind: 'counter', labels: {} },
 };
 const API_FAMILIES: Record<string, Family> = {
   pollarix_http_requests_total: { kind: 'counter', labels: { method: HTTP_METHODS, route: ROUTE, status: HTTP_STATUS } },

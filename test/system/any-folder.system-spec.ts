@@ -213,7 +213,8 @@ describe('npm test from a clone under a 0700 folder', () => {
     async () => {
       const clone = makeClone();
       // jest directly: npm test would first typecheck and lint the whole clone, which this checkout's run already did.
-      const child = spawn(process.execPath, [join('node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'e2e', 'test/e2e/ops.e2e-spec.ts'], {
+      // The path comes first: --selectProjects takes every word after it as a project name.
+      const child = spawn(process.execPath, [join('node_modules', 'jest', 'bin', 'jest.js'), 'test/e2e/ops.e2e-spec.ts', '--selectProjects', 'e2e'], {
         cwd: clone.dir,
         env: newcomerEnv(0),
         detached: true,

@@ -98,7 +98,7 @@ describe('attempts read nothing they can hold', () => {
 
     expect(metric(metrics, 'pollarix_delivery_attempt_sources_total{source="job"}')).toBe(60);
     expect(metric(metrics, 'pollarix_delivery_attempt_sources_total{source="database"}')).toBe(0);
-    expect(metric(metrics, 'pollarix_worker_webhook_loads_total')).toBeLessThanOrEqual(2);
+    expect(metric(metrics, 'pollarix_delivery_webhook_loads_total')).toBeLessThanOrEqual(2);
     expect(after.events - before.events).toBe(0);
     // The webhooks' only scans: the cache's loads (one or two statements) and the outcome writes' end of failing streaks (one per write batch).
     process.stderr.write(`[attempt-reads] scans during 60 attempts: events ${after.events - before.events}, webhooks ${after.webhooks - before.webhooks}\n`);

@@ -63,7 +63,7 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
   readonly webhookLoads = new Counter({
-    name: 'pollarix_worker_webhook_loads_total',
+    name: 'pollarix_delivery_webhook_loads_total',
     help: "Webhooks the worker's cache read from PostgreSQL (misses: first use, after an announced change, after the TTL)",
     registers: [this.registry],
   });
