@@ -231,13 +231,13 @@ async function run(ctx: Context): Promise<void> {
     results.set(mode, rounds);
   }
   const capacity = results.get('capacity');
-  if (capacity) summariseCapacity(capacity);
+  if (capacity) summariseCapacity(capacity, busyBefore);
   const cpuRounds = results.get('cpu');
   if (cpuRounds) summariseCpu(cpuRounds, busyBefore);
 }
 
 /** The capacity mode: throughput ratios to the receiver against the first round (the bottleneck is the receiver's wait). */
-function summariseCapacity(rounds: Round[]): void {
+function summariseCapacity(rounds: Round[], busyBefore: number | null): void {
   const { concurrency, delayMs } = SETTINGS.capacity;
   const base = rounds[0];
   console.log('');
@@ -254,6 +254,12 @@ function summariseCapacity(rounds: Round[]): void {
     if (r === base) continue;
     const ratio = r.receiverRate !== null && base.receiverRate !== null ? (r.receiverRate / base.receiverRate).toFixed(2) : 'n/a';
     console.log(`ratio ${plural(r.workers)}/${plural(base.workers)}, ${fmt(delayMs)} ms receiver: ${ratio}`);
+  }
+  if (busyBefore !== null && busyBefore > OTHER_LOAD_PERCENT) {
+    console.log(
+      `note: other load was running (machine busy ${fmt(busyBefore)}% before the run): with the cores saturated, each job also waits for a core ` +
+        `(its fetch, POST and log write), so the ratios fall short of what the receiver's wait alone allows — see "processes not started by this run" per round.`,
+    );
   }
 }
 
