@@ -1,24 +1,38 @@
 /**
- * npm run bench:delivery — delivery throughput and latency of the real pipeline against a bare
- * BullMQ + undici baseline, in one run on this machine.
+ * npm run bench:delivery — delivery throughput and latency of the real pipeline against two baselines
+ * on this machine, in one run:
  *
- *   1. bare:     BullMQ worker (same concurrency) in a child process whose job only POSTs ~300 B of
- *                JSON with undici (keep-alive Agent) to a local receiver; jobs added with addBulk.
- *   2. pipeline: EventPublisher.publishBatch (500 SURVEY_COMPLETED events per batch) → a spawned real
- *                worker (dist/apps/worker/main.js) → the receiver; also until the delivery log holds
- *                every delivery as `succeeded`.
- *   3. latency:  single `publish` calls at a fixed rate; the receiver records arrival − data.sentAt.
+ *   1. bare:         BullMQ worker (same concurrency) in a child process whose job only POSTs ~300 B of
+ *                    JSON with undici (keep-alive Agent) to a local receiver; jobs added with addBulk.
+ *   2. bare durable: the smallest durable pipeline, its worker in a child process too. Publish: ONE
+ *                    statement stores the events and their deliveries (tables of its own,
+ *                    bench_durable_{events,deliveries,attempts}, in the pipeline's PostgreSQL; created
+ *                    here, truncated before each run, dropped at the end; autocommit with the server's
+ *                    synchronous_commit, on by default), then the jobs (addBulk; 500 per statement as
+ *                    the pipeline's publishBatch, or one statement and queue.add per event at the fixed
+ *                    rate). Its job: the same undici POST, then a group-committed write (one statement
+ *                    inserts the attempts and updates their deliveries' status; attempts that finish
+ *                    while a write is in flight join the next one) that the job awaits. Nothing else.
+ *   3. pipeline:     EventPublisher.publishBatch (500 SURVEY_COMPLETED events per batch) → a spawned real
+ *                    worker (dist/apps/worker/main.js) → the receiver; also until the delivery log holds
+ *                    every delivery as `succeeded`.
+ *   4. latency:      each arm in turn (bare, bare durable, pipeline) at the same fixed rate, single
+ *                    publishes, after a settle and an unmeasured warm-up; the receiver records arrival −
+ *                    data.sentAt; p50/p99 overall and for the events published in each second.
  *
- * Steps 1 and 2 alternate BENCH_ROUNDS times (3), the worker idling through the bare runs: the machine's
- * speed drifts by tens of percent within minutes, so the ratio reported is the median of the rounds'
- * ratios, each from a bare run and a pipeline run back to back, with the range beside it.
+ * Steps 1–3 alternate BENCH_ROUNDS times (3), the real worker idling through the bare runs (each bare
+ * run is a new process, warmed up): the machine's speed drifts by tens of percent within minutes, so the
+ * ratios reported are the medians of the rounds' ratios (to the receiver), each from runs back to back,
+ * with the range beside them. The last lines: `ratio pipeline/bare-durable: <median> (<range>)`,
+ * `latency ratio pipeline/bare-durable @ <rate>/s: p50 <x>, p99 <y> (…)`, and each arm's CPU
+ * milliseconds per delivery of the worker, PostgreSQL, Redis and this process (producer and receiver).
  *
  * Settings (environment): BENCH_EVENTS (20000), BENCH_ROUNDS (3), WORKER_CONCURRENCY (100), BENCH_RATE (500 events/s),
- * BENCH_LATENCY_WARMUP (2 s at that rate, not measured, once the machine has settled after the rounds),
- * BENCH_SECONDS (10), BENCH_WARMUP (1000 jobs/events before every bare run, each a new
+ * BENCH_LATENCY_WARMUP (2 s at that rate per arm, not measured, once the machine has settled),
+ * BENCH_SECONDS (10), BENCH_WARMUP (1000 jobs/events before every bare and bare durable run, each a new
  * process, and before the first pipeline run, whose worker stays up), BENCH_TIMEOUT_MS
  * (120000: a wait fails after this long without progress), BENCH_MAX_WAIT_MS (900000: and after this
- * long in any case), BENCH_BARE_CONNECTIONS (50, as the WebhookSender's pool), and
+ * long in any case), BENCH_BARE_CONNECTIONS (50, as the WebhookSender's pool; both bare workers), and
  * BENCH_WORKER_NODE_ARGS (node flags for the real worker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof",
  * which NODE_OPTIONS does not allow).
  * DATABASE_URL / REDIS_URL: used when set; otherwise a throw-away PostgreSQL and Redis are started.
@@ -31,15 +45,18 @@ import { EventPublisher } from '@pollarix/events';
 import { DEFAULT_JOB_OPTIONS } from '@pollarix/queue';
 import { Job, Queue, Worker } from 'bullmq';
 import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { Client } from 'pg';
 import { Agent, request } from 'undici';
 import { Child, startChild } from './support/bench-infra';
-import { cpuLine, fmt, percentile } from './support/format';
+import { cpuLine, CpuPerDelivery, cpuPerDelivery, cpuPerDeliveryText, fmt, percentile } from './support/format';
 import {
   abort,
   baseProbes,
   childProbe,
   Context,
   printMachineBusy,
+  progressDeadline,
   runBench,
   settle,
   setupLabel,
@@ -59,40 +76,138 @@ const LATENCY_WARMUP = process.env.BENCH_LATENCY_WARMUP === '0' ? 0 : int('BENCH
 const SETTLE_MAX_MS = 30_000;
 const SETTLED_BUSY_PERCENT = 15;
 const SECONDS = int('BENCH_SECONDS', 10);
-/** The whole run, whatever happens: two long waits per round, the latency warm-up's and run's, settling, and some. */
-const WATCHDOG_MS = (2 * ROUNDS + 2) * MAX_WAIT_MS + 300_000;
+/** The whole run, whatever happens: a long wait per arm and round, the latency runs' (warm-up and run, per arm), settling, and some. */
+const WATCHDOG_MS = (3 * ROUNDS + 6) * MAX_WAIT_MS + 600_000;
 const BARE_CONNECTIONS = Math.round(int('BENCH_BARE_CONNECTIONS', 50));
 const ADD_BULK_CHUNK = 500;
 
-/** The bare worker's body: an envelope of the same shape and size as the pipeline's. */
-function bareBody(i: number, departmentId: string): string {
+/** The bare workers' body: an envelope of the same shape and size as the pipeline's (with data.sentAt in latency runs). */
+function bareBody(i: number, departmentId: string, eventId?: string, sentAt?: number): string {
   const now = new Date().toISOString();
-  return JSON.stringify({ id: newId('evt'), type: 'SURVEY_COMPLETED', timestamp: now, departmentId, data: eventData(i, now) });
+  const data = eventData(i, now);
+  return JSON.stringify({
+    id: eventId ?? newId('evt'),
+    type: 'SURVEY_COMPLETED',
+    timestamp: now,
+    departmentId,
+    data: sentAt === undefined ? data : { ...data, sentAt },
+  });
 }
 
-// ───────────────────────────── the bare worker (child process) ─────────────────────────────
+// ───────────────────────────── the bare workers (child processes) ─────────────────────────────
 
 interface BareJob {
   path: string;
   i: number;
+  /** Latency runs: epoch ms of the publish, carried into the body's data.sentAt. */
+  sentAt?: number;
+  /** bare durable: the stored event and delivery. */
+  eventId?: string;
+  deliveryId?: string;
 }
 
+/** bare durable's tables, in the pipeline's PostgreSQL: primary keys only, nothing else. */
+const DURABLE_TABLES = ['bench_durable_events', 'bench_durable_deliveries', 'bench_durable_attempts'];
+const CREATE_DURABLE_TABLES = `
+  CREATE TABLE IF NOT EXISTS bench_durable_events (
+    id text PRIMARY KEY, department_id text NOT NULL, type text NOT NULL, data jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE IF NOT EXISTS bench_durable_deliveries (
+    id text PRIMARY KEY, event_id text NOT NULL, status text NOT NULL DEFAULT 'pending', attempts int NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz);
+  CREATE TABLE IF NOT EXISTS bench_durable_attempts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, delivery_id text NOT NULL, status_code int NOT NULL,
+    duration_ms int NOT NULL, requested_at timestamptz NOT NULL)`;
+
+/** bare durable's publish: one statement stores the events and their deliveries (autocommit, synchronous_commit as configured). */
+const DURABLE_PUBLISH = `
+  WITH stored AS (
+    INSERT INTO bench_durable_events (id, department_id, type, data)
+    SELECT id, $3, 'SURVEY_COMPLETED', data FROM unnest($1::text[], $2::jsonb[]) AS e(id, data))
+  INSERT INTO bench_durable_deliveries (id, event_id) SELECT * FROM unnest($4::text[], $1::text[])`;
+
+/** bare durable's log write: the attempts and their deliveries' status, one statement for every attempt that joined. */
+const DURABLE_LOG = `
+  WITH logged AS (
+    INSERT INTO bench_durable_attempts (delivery_id, status_code, duration_ms, requested_at)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]))
+  UPDATE bench_durable_deliveries d SET status = u.status, attempts = d.attempts + 1, updated_at = now()
+    FROM unnest($1::text[], $5::text[]) AS u(id, status) WHERE d.id = u.id`;
+
+interface Attempt {
+  deliveryId: string;
+  statusCode: number;
+  durationMs: number;
+  requestedAt: string;
+  done(error?: Error): void;
+}
+
+/** Group commit: one write in flight at a time; attempts that finish meanwhile join the next one. */
+class AttemptLog {
+  private waiting: Attempt[] = [];
+  private writing = false;
+
+  constructor(private readonly client: Client) {}
+
+  record(attempt: Omit<Attempt, 'done'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ ...attempt, done: (error) => (error ? reject(error) : resolve()) });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0);
+      try {
+        await this.client.query(DURABLE_LOG, [
+          batch.map((a) => a.deliveryId),
+          batch.map((a) => a.statusCode),
+          batch.map((a) => a.durationMs),
+          batch.map((a) => a.requestedAt),
+          batch.map((a) => (a.statusCode >= 200 && a.statusCode <= 299 ? 'succeeded' : 'failed')),
+        ]);
+        for (const a of batch) a.done();
+      } catch (error) {
+        for (const a of batch) a.done(error as Error);
+      }
+    }
+    this.writing = false;
+  }
+}
+
+/** The bare worker (BENCH_BARE_DATABASE_URL unset) or the bare durable one (set): BullMQ, an undici POST, and for durable the group-committed log write. */
 async function bareWorker(): Promise<void> {
   const env = process.env;
   const agent = new Agent({ connections: Number(env.BENCH_BARE_CONNECTIONS), keepAliveTimeout: 30_000 });
   const target = env.BENCH_BARE_TARGET!;
   const departmentId = env.BENCH_BARE_DEPARTMENT!;
+  let client: Client | undefined;
+  let log: AttemptLog | undefined;
+  if (env.BENCH_BARE_DATABASE_URL) {
+    client = new Client({ connectionString: env.BENCH_BARE_DATABASE_URL });
+    client.on('error', (error) => console.error(`bare durable database error: ${error.message}`));
+    await client.connect();
+    log = new AttemptLog(client);
+  }
   let failures = 0;
   const worker = new Worker<BareJob>(
     env.BENCH_BARE_QUEUE!,
     async (job: Job<BareJob>) => {
-      const { statusCode, body } = await request(`${target}${job.data.path}`, {
+      const { path, i, sentAt, eventId, deliveryId } = job.data;
+      const requestedAt = new Date();
+      const started = performance.now();
+      const { statusCode, body } = await request(`${target}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Pollarix-Webhooks/bench', 'webhook-id': `msg_bare_${job.id}` },
-        body: bareBody(job.data.i, departmentId),
+        headers: { 'content-type': 'application/json', 'user-agent': 'Pollarix-Webhooks/bench', 'webhook-id': `msg_${deliveryId ?? `bare_${job.id}`}` },
+        body: bareBody(i, departmentId, eventId, sentAt),
         dispatcher: agent,
       });
       await body.dump();
+      if (log && deliveryId) {
+        await log.record({ deliveryId, statusCode, durationMs: Math.round(performance.now() - started), requestedAt: requestedAt.toISOString() });
+      }
       if (statusCode < 200 || statusCode > 299) throw new Error(`HTTP ${statusCode}`);
     },
     {
@@ -112,6 +227,7 @@ async function bareWorker(): Promise<void> {
     closing = true;
     await worker.close().catch(() => undefined);
     await agent.close().catch(() => undefined);
+    await client?.end().catch(() => undefined);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown());
@@ -131,24 +247,34 @@ function bareRedisUrl(url: string): string {
   return parsed.toString();
 }
 
-interface BareResult {
-  rate: number;
-  seconds: number;
-  duplicates: number;
+type BareArm = 'bare' | 'bare-durable';
+type Arm = BareArm | 'pipeline';
+const ARMS: Arm[] = ['bare', 'bare-durable', 'pipeline'];
+
+/** A bare worker process of either kind, its queue, and how to publish to it. */
+interface BareSetup {
+  worker: Child;
+  /** Publishes these events (addBulk in chunks; bare durable: one statement per chunk first). */
+  publish(path: string, first: number, count: number): Promise<void>;
+  /** One event, as a latency run publishes (bare durable: its statement, then queue.add). */
+  publishOne(path: string, i: number, sentAt: number): Promise<void>;
+  close(): Promise<void>;
 }
 
-async function runBare(ctx: Context, round: number): Promise<BareResult | null> {
-  const queueName = `bench-bare-${process.pid}-${round}`;
+async function startBare(ctx: Context, arm: BareArm, label: string): Promise<BareSetup> {
+  const durable = arm === 'bare-durable';
+  const queueName = `bench-${arm}-${process.pid}-${label}`;
   const prefix = '{pollarix-bench}';
   const redisUrl = bareRedisUrl(ctx.infra.redisUrl);
   const departmentId = `dept_bench_bare_${randomBytes(4).toString('hex')}`;
   const worker = await startChild(
-    'bare worker',
+    `${arm} worker`,
     process.execPath,
     [...process.execArgv, __filename, 'bare-worker'],
     {
       ...process.env,
       BENCH_BARE_REDIS_URL: redisUrl,
+      BENCH_BARE_DATABASE_URL: durable ? ctx.infra.databaseUrl : '',
       BENCH_BARE_QUEUE: queueName,
       BENCH_BARE_PREFIX: prefix,
       BENCH_BARE_TARGET: ctx.receiver.url,
@@ -161,42 +287,116 @@ async function runBare(ctx: Context, round: number): Promise<BareResult | null> 
   );
   ctx.children.push(worker);
   const queue = new Queue<BareJob>(queueName, { connection: { url: redisUrl }, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
-  queue.on('error', (error) => console.error(`bare queue error: ${error.message}`));
-  const addJobs = async (path: string, count: number) => {
-    for (let offset = 0; offset < count; offset += ADD_BULK_CHUNK) {
-      const size = Math.min(ADD_BULK_CHUNK, count - offset);
-      await queue.addBulk(Array.from({ length: size }, (_, k) => ({ name: 'post', data: { path, i: offset + k } })));
+  queue.on('error', (error) => console.error(`${arm} queue error: ${error.message}`));
+  const store = async (jobs: BareJob[]) => {
+    if (!durable) return;
+    for (const job of jobs) {
+      job.eventId = newId('evt');
+      job.deliveryId = newId('dlv');
     }
+    const completedAt = new Date().toISOString();
+    await ctx.dataSource.query(DURABLE_PUBLISH, [
+      jobs.map((j) => j.eventId),
+      jobs.map((j) => JSON.stringify(j.sentAt === undefined ? eventData(j.i, completedAt) : { ...eventData(j.i, completedAt), sentAt: j.sentAt })),
+      departmentId,
+      jobs.map((j) => j.deliveryId),
+    ]);
   };
+  return {
+    worker,
+    async publish(path, first, count) {
+      for (let offset = 0; offset < count; offset += ADD_BULK_CHUNK) {
+        if (abort.signal.aborted) throw new Error('interrupted');
+        const jobs: BareJob[] = Array.from({ length: Math.min(ADD_BULK_CHUNK, count - offset) }, (_, k) => ({ path, i: first + offset + k }));
+        await store(jobs);
+        await queue.addBulk(jobs.map((data) => ({ name: 'post', data })));
+      }
+    },
+    async publishOne(path, i, sentAt) {
+      const job: BareJob = { path, i, sentAt };
+      await store([job]);
+      await queue.add('post', job);
+    },
+    async close() {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await stopChildren(ctx, [worker]);
+    },
+  };
+}
+
+/** bare durable: the deliveries logged as succeeded. */
+async function durableSucceeded(ctx: Context): Promise<number> {
+  const rows: { n: number }[] = await ctx.dataSource.query(`SELECT count(*)::int AS n FROM bench_durable_deliveries WHERE status = 'succeeded'`);
+  return rows[0].n;
+}
+
+/** bare durable: resolves with performance.now() once `expected` deliveries are logged as succeeded (bounded like every wait). */
+async function waitForDurableLogged(ctx: Context, expected: number, what: string, worker: Child): Promise<number> {
+  const expired = progressDeadline();
+  for (;;) {
+    const n = await durableSucceeded(ctx);
+    if (n >= expected) return performance.now();
+    if (worker.exitCode() !== null) throw new Error(`${worker.name} exited (${worker.exitCode()}) before the log was complete:\n${worker.tail()}`);
+    const why = expired(n);
+    if (why) throw new Error(`${what}: only ${n} of ${expected} deliveries logged as succeeded (${why})`);
+    await sleep(20);
+  }
+}
+
+const truncateDurable = (ctx: Context) => ctx.dataSource.query(`TRUNCATE ${DURABLE_TABLES.join(', ')}`);
+
+interface ArmResult {
+  /** Deliveries per second to the receiver (first publish → last distinct arrival). */
+  rate: number;
+  /** …until all were logged as succeeded (bare durable and pipeline). */
+  loggedRate: number | null;
+  /** CPU from the first publish to the last arrival. */
+  cpu: CpuPerDelivery;
+}
+
+async function runBare(ctx: Context, arm: BareArm, round: number): Promise<ArmResult | null> {
+  const durable = arm === 'bare-durable';
+  let setup: BareSetup | undefined;
   try {
+    if (durable) await truncateDurable(ctx);
+    setup = await startBare(ctx, arm, String(round));
+    const { worker } = setup;
     if (WARMUP > 0) {
       // Every round: each round's bare worker is a new process (the pipeline's worker warms once).
-      const warm = ctx.receiver.sink(`/bare-warm-${round}`, WARMUP);
-      await addJobs(`/bare-warm-${round}`, WARMUP);
-      await waitForSink(warm, 'bare warm-up', [worker]);
+      const warm = ctx.receiver.sink(`/${arm}-warm-${round}`, WARMUP);
+      await setup.publish(`/${arm}-warm-${round}`, 0, WARMUP);
+      await waitForSink(warm, `${arm} warm-up`, [worker]);
+      if (durable) {
+        await waitForDurableLogged(ctx, WARMUP, `${arm} warm-up`, worker);
+        await truncateDurable(ctx);
+      }
       await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT); // the warm-up's tail (job removals) is not measured
     }
-    const sink = ctx.receiver.sink(`/bare-${round}`, EVENTS);
+    const sink = ctx.receiver.sink(`/${arm}-${round}`, EVENTS);
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
     const started = performance.now();
-    await addJobs(`/bare-${round}`, EVENTS);
-    const added = performance.now();
-    await waitForSink(sink, 'bare baseline', [worker]);
+    await setup.publish(`/${arm}-${round}`, 0, EVENTS);
+    const published = performance.now();
+    await waitForSink(sink, arm, [worker]);
     const window = cpu.finish();
     const seconds = (sink.doneAt! - started) / 1000;
-    const result = { rate: EVENTS / seconds, seconds, duplicates: sink.requests - sink.ids.size };
-    ctx.cpuNotes.push(cpuLine(`bare, round ${round}`, window));
+    const loggedSeconds = durable ? ((await waitForDurableLogged(ctx, EVENTS, arm, worker)) - started) / 1000 : null;
+    const result: ArmResult = { rate: EVENTS / seconds, loggedRate: loggedSeconds === null ? null : EVENTS / loggedSeconds, cpu: cpuPerDelivery(window, EVENTS) };
+    const duplicates = sink.requests - sink.ids.size;
+    ctx.cpuNotes.push(cpuLine(`${arm}, round ${round}`, window));
     ctx.report.push(
-      `${round}. bare BullMQ + undici POST      ${fmt(result.rate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(seconds, 2)} s; addBulk done after ${fmt((added - started) / 1000, 2)} s)   duplicates ${result.duplicates}`,
+      durable
+        ? `${round}. bare durable → receiver        ${fmt(result.rate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(seconds, 2)} s; publishing took ${fmt((published - started) / 1000, 2)} s)   duplicates ${duplicates}\n` +
+            `${round}. bare durable → all logged      ${fmt(result.loggedRate!).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds!, 2)} s)`
+        : `${round}. bare BullMQ + undici POST      ${fmt(result.rate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(seconds, 2)} s; addBulk done after ${fmt((published - started) / 1000, 2)} s)   duplicates ${duplicates}`,
     );
     return result;
   } catch (error) {
-    ctx.failures.push(`bare (round ${round}): ${(error as Error).message}`);
+    ctx.failures.push(`${arm} (round ${round}): ${(error as Error).message}`);
     return null;
   } finally {
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close().catch(() => undefined);
-    await stopChildren(ctx, [worker]);
+    await setup?.close();
   }
 }
 
@@ -241,21 +441,15 @@ async function stageReport(ctx: Context, departmentId: string, webhookId: string
   );
 }
 
-interface PipelineResult {
-  receiverRate: number;
-  loggedRate: number;
-  duplicates: number;
-}
-
-async function runPipeline(ctx: Context, worker: Child, publisher: EventPublisher, round: number): Promise<PipelineResult | null> {
+async function runPipeline(ctx: Context, worker: Child, publisher: EventPublisher, round: number): Promise<ArmResult | null> {
   try {
     if (WARMUP > 0 && round === 1) {
       const warmHook = await createWebhook(ctx, 'warm', `${ctx.receiver.url}/pipe-warm`);
       const warm = ctx.receiver.sink('/pipe-warm', WARMUP);
       await publishAll(publisher, warmHook.departmentId, WARMUP);
       await waitForSink(warm, 'pipeline warm-up', [worker]);
-      await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT); // nor its log writes
     }
+    await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT); // nor its log writes, nor the bare runs' aftermath
     const { departmentId, webhookId } = await createWebhook(ctx, `pipe${round}`, `${ctx.receiver.url}/pipe-${round}`);
     const sink = ctx.receiver.sink(`/pipe-${round}`, EVENTS);
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
@@ -269,16 +463,12 @@ async function runPipeline(ctx: Context, worker: Child, publisher: EventPublishe
     // The log is written after each response: poll it only once the receiver has everything.
     const loggedSeconds = ((await waitForLogged(ctx, webhookId, EVENTS, 'pipeline', [worker])) - started) / 1000;
     const statuses = await statusSummary(ctx, webhookId);
-    const result: PipelineResult = {
-      receiverRate: EVENTS / receiverSeconds,
-      loggedRate: EVENTS / loggedSeconds,
-      duplicates: sink.requests - sink.ids.size,
-    };
+    const result: ArmResult = { rate: EVENTS / receiverSeconds, loggedRate: EVENTS / loggedSeconds, cpu: cpuPerDelivery(receiverWindow, EVENTS) };
     ctx.cpuNotes.push(cpuLine(`pipeline, round ${round} (publish → last delivery received)`, receiverWindow));
     const stages = await stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, false);
     ctx.report.push(
-      `${round}. pipeline → receiver            ${fmt(result.receiverRate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(receiverSeconds, 2)} s; publishing took ${fmt((published - started) / 1000, 2)} s = ${fmt(EVENTS / ((published - started) / 1000))} events/s)   duplicates ${result.duplicates}`,
-      `${round}. pipeline → all logged succeeded${fmt(result.loggedRate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds, 2)} s; log: ${statuses})`,
+      `${round}. pipeline → receiver            ${fmt(result.rate).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(receiverSeconds, 2)} s; publishing took ${fmt((published - started) / 1000, 2)} s = ${fmt(EVENTS / ((published - started) / 1000))} events/s)   duplicates ${sink.requests - sink.ids.size}`,
+      `${round}. pipeline → all logged succeeded${fmt(result.loggedRate!).padStart(7)} deliveries/s   (${EVENTS} in ${fmt(loggedSeconds, 2)} s; log: ${statuses})`,
       stages,
     );
     return result;
@@ -288,8 +478,8 @@ async function runPipeline(ctx: Context, worker: Child, publisher: EventPublishe
   }
 }
 
-/** Publishes `total` single events at RATE per second (each with data.sentAt); resolves once every publish has answered. */
-async function publishAtRate(publisher: EventPublisher, departmentId: string, total: number): Promise<number> {
+/** Publishes `total` single events at RATE per second (each with its sentAt, epoch ms); resolves once every publish has answered. */
+async function publishAtRate(total: number, publishOne: (i: number, sentAt: number) => Promise<unknown>): Promise<number> {
   const errors: string[] = [];
   const pending: Promise<unknown>[] = [];
   const started = performance.now();
@@ -300,12 +490,7 @@ async function publishAtRate(publisher: EventPublisher, departmentId: string, to
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE) + 1);
       while (sent < due) {
         const i = sent++;
-        const sentAt = performance.timeOrigin + performance.now();
-        pending.push(
-          publisher
-            .publish({ type: 'SURVEY_COMPLETED', departmentId, data: { ...eventData(i, new Date().toISOString()), sentAt } })
-            .catch((error: Error) => errors.push(error.message)),
-        );
+        pending.push(publishOne(i, performance.timeOrigin + performance.now()).catch((error: Error) => errors.push(error.message)));
       }
       await sleep(1);
     }
@@ -316,96 +501,247 @@ async function publishAtRate(publisher: EventPublisher, departmentId: string, to
   return (performance.now() - started) / 1000;
 }
 
-async function runLatency(ctx: Context, worker: Child, publisher: EventPublisher): Promise<void> {
+interface LatencyResult {
+  p50: number;
+  p99: number;
+  /** p50/p99 of the events published in each second of the run ("12/85"), by second. */
+  perSecond: string[];
+  busy: number | null;
+  cpu: CpuPerDelivery;
+}
+
+/** One arm's latency run: how it publishes one event, and the stage report afterwards (pipeline). */
+interface LatencyArm {
+  arm: Arm;
+  worker: Child;
+  publishOne(path: string, i: number, sentAt: number): Promise<unknown>;
+  /** Before the measured run, after the warm-up (bare durable empties its tables). */
+  afterWarmUp?(): Promise<void>;
+  stages?(started: number): Promise<string>;
+}
+
+async function runLatency(ctx: Context, arm: LatencyArm): Promise<LatencyResult | null> {
   const total = Math.round(RATE * SECONDS);
+  const { worker } = arm;
   try {
-    // Steady state: once the throughput rounds' aftermath is done, and after LATENCY_WARMUP seconds at the
+    // Steady state: once the previous measurement's aftermath is done, and after LATENCY_WARMUP seconds at the
     // same rate (connections opened, code paths warm) that are not measured.
     const settled = await settle(SETTLE_MAX_MS, SETTLED_BUSY_PERCENT);
     ctx.report.push(
-      `latency run: the machine settled to ${settled.busy === null ? '?' : fmt(settled.busy)}% busy after ${fmt(settled.seconds, 1)} s` +
+      `latency, ${arm.arm}: the machine settled to ${settled.busy === null ? '?' : fmt(settled.busy)}% busy after ${fmt(settled.seconds, 1)} s` +
         `${settled.busy !== null && settled.busy >= SETTLED_BUSY_PERCENT ? ' (gave up waiting: the figures include that load)' : ''}; ` +
         `warm-up ${fmt(LATENCY_WARMUP)} s at ${fmt(RATE)}/s, not measured`,
     );
     if (LATENCY_WARMUP > 0) {
-      const warmHook = await createWebhook(ctx, 'latency-warm', `${ctx.receiver.url}/latency-warm`);
       const warmTotal = Math.round(RATE * LATENCY_WARMUP);
-      const warm = ctx.receiver.sink('/latency-warm', warmTotal, { latency: true });
-      await publishAtRate(publisher, warmHook.departmentId, warmTotal);
-      await waitForSink(warm, 'latency warm-up', [worker]);
+      const warm = ctx.receiver.sink(`/latency-warm-${arm.arm}`, warmTotal, { latency: true });
+      await publishAtRate(warmTotal, (i, sentAt) => arm.publishOne(`/latency-warm-${arm.arm}`, i, sentAt));
+      await waitForSink(warm, `${arm.arm} latency warm-up`, [worker]);
     }
+    await arm.afterWarmUp?.();
 
-    const { departmentId, webhookId } = await createWebhook(ctx, 'latency', `${ctx.receiver.url}/latency`);
-    const sink = ctx.receiver.sink('/latency', total, { latency: true });
+    const path = `/latency-${arm.arm}`;
+    const sink = ctx.receiver.sink(path, total, { latency: true });
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
     const started = performance.now();
-    const publishSeconds = await publishAtRate(publisher, departmentId, total);
+    const startedEpoch = performance.timeOrigin + started;
+    const publishSeconds = await publishAtRate(total, (i, sentAt) => arm.publishOne(path, i, sentAt));
     let timedOut: string | null = null;
-    await waitForSink(sink, 'latency', [worker]).catch((error: Error) => (timedOut = error.message));
+    await waitForSink(sink, `${arm.arm} latency`, [worker]).catch((error: Error) => (timedOut = error.message));
     const window = cpu.finish();
     const sorted = [...sink.latencies].sort((a, b) => a - b);
     const ms = (v: number) => `${fmt(v, 1)} ms`;
-    // Per RATE arrivals (about a second each): whether the tail is spread or comes in bursts.
-    const perSecond: string[] = [];
-    for (let i = 0; i < sink.latencies.length; i += Math.max(1, Math.round(RATE))) {
-      const second = sink.latencies.slice(i, i + Math.round(RATE)).sort((a, b) => a - b);
-      perSecond.push(`${fmt(percentile(second, 50), 0)}/${fmt(percentile(second, 99), 0)}`);
-    }
+    // By the second each event was published in: where in the run the tail is.
+    const seconds: number[][] = [];
+    sink.latencies.forEach((latency, k) => {
+      const second = Math.max(0, Math.floor((sink.sentAts[k] - startedEpoch) / 1000));
+      (seconds[second] ??= []).push(latency);
+    });
+    const perSecond = Array.from(seconds, (values) => {
+      const second = (values ?? []).sort((a, b) => a - b);
+      return second.length === 0 ? '-' : `${fmt(percentile(second, 50), 0)}/${fmt(percentile(second, 99), 0)}`;
+    });
+    const result: LatencyResult = {
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      perSecond,
+      busy: window.machineBusyPercent,
+      cpu: cpuPerDelivery(window, total),
+    };
     ctx.report.push(
-      `latency @ ${fmt(RATE)}/s × ${fmt(SECONDS)} s (offered ${fmt(total / publishSeconds)}/s): ${sink.ids.size}/${total} arrived   ` +
-        `p50 ${ms(percentile(sorted, 50))}   p95 ${ms(percentile(sorted, 95))}   p99 ${ms(percentile(sorted, 99))}   max ${ms(sorted[sorted.length - 1] ?? NaN)}   ` +
-        `(target p99 < 100 ms${percentile(sorted, 99) < 100 ? ': met' : ': MISSED'})   duplicates ${sink.requests - sink.ids.size}` +
+      `latency, ${arm.arm} @ ${fmt(RATE)}/s × ${fmt(SECONDS)} s (offered ${fmt(total / publishSeconds)}/s): ${sink.ids.size}/${total} arrived   ` +
+        `p50 ${ms(result.p50)}   p95 ${ms(percentile(sorted, 95))}   p99 ${ms(result.p99)}   max ${ms(sorted[sorted.length - 1] ?? NaN)}` +
+        (arm.arm === 'pipeline' ? `   (target p99 < 100 ms${result.p99 < 100 ? ': met' : ': MISSED'})` : '') +
+        `   duplicates ${sink.requests - sink.ids.size}` +
         (sink.badBodies ? `   unparsable bodies ${sink.badBodies}` : ''),
-      `  p50/p99 of each ${fmt(RATE)} arrivals (≈ 1 s), ms: ${perSecond.join('  ')}`,
     );
-    ctx.cpuNotes.push(cpuLine('latency run', window));
-    ctx.report.push(await stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, true));
+    ctx.cpuNotes.push(cpuLine(`latency run, ${arm.arm}`, window));
+    if (arm.stages) ctx.report.push(await arm.stages(started));
     if (timedOut) throw new Error(timedOut);
     if (sink.badBodies > 0) throw new Error(`${sink.badBodies} bodies without a numeric data.sentAt`);
+    return result;
   } catch (error) {
-    ctx.failures.push(`latency: ${(error as Error).message}`);
+    ctx.failures.push(`latency, ${arm.arm}: ${(error as Error).message}`);
+    return null;
   }
 }
+
+/** A bare arm's latency run, in a worker process of its own (stopped afterwards). */
+async function runBareLatency(ctx: Context, arm: BareArm): Promise<LatencyResult | null> {
+  let setup: BareSetup | undefined;
+  try {
+    if (arm === 'bare-durable') await truncateDurable(ctx);
+    setup = await startBare(ctx, arm, 'latency');
+    const bare = setup;
+    return await runLatency(ctx, {
+      arm,
+      worker: bare.worker,
+      publishOne: (path, i, sentAt) => bare.publishOne(path, i, sentAt),
+      afterWarmUp:
+        arm === 'bare-durable'
+          ? async () => {
+              await waitForDurableLogged(ctx, Math.round(RATE * LATENCY_WARMUP), `${arm} latency warm-up`, bare.worker);
+              await truncateDurable(ctx);
+            }
+          : undefined,
+    });
+  } catch (error) {
+    ctx.failures.push(`latency, ${arm}: ${(error as Error).message}`);
+    return null;
+  } finally {
+    await setup?.close();
+  }
+}
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+const range = (values: number[]) => `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 
 async function run(ctx: Context): Promise<void> {
   console.log(
     `bench:delivery — N=${EVENTS}, concurrency ${CONCURRENCY} (WORKER_CONCURRENCY; WEBHOOK_MAX_IN_FLIGHT ${CONCURRENCY}), ` +
-      `publishBatch ${PUBLISH_BATCH} / addBulk chunks ${ADD_BULK_CHUNK}, warm-up ${WARMUP}, latency ${RATE}/s × ${SECONDS} s, ` +
+      `publishBatch ${PUBLISH_BATCH} / addBulk chunks ${ADD_BULK_CHUNK}, warm-up ${WARMUP}, ${ROUNDS} round(s) of ${ARMS.join(', ')}, ` +
+      `latency ${RATE}/s × ${SECONDS} s per arm, ` +
       `body ~${Buffer.byteLength(bareBody(EVENTS, `dept_bench_pipe_${'0'.repeat(8)}`))} B, bare pool ${BARE_CONNECTIONS} connections, ` +
       setupLabel(ctx.infra),
   );
   await printMachineBusy();
+  await ctx.dataSource.query(CREATE_DURABLE_TABLES);
+  try {
+    await measure(ctx);
+  } finally {
+    await ctx.dataSource.query(`DROP TABLE IF EXISTS ${DURABLE_TABLES.join(', ')}`).catch(() => undefined);
+  }
+}
 
-  // 1 + 2, ROUNDS times: the bare baseline, then the real worker (started once, idle during the bare runs).
+async function measure(ctx: Context): Promise<void> {
+  // 1–3, ROUNDS times: bare, bare durable (each a new process per round), then the real worker (started once, idle meanwhile).
   const publisher = ctx.publisher();
   const worker = await startWorker(ctx, 'worker');
-  const ratios: { receiver: number; logged: number }[] = [];
+  const rounds: Record<Arm, ArmResult | null>[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const bare = await runBare(ctx, round);
+    const bare = await runBare(ctx, 'bare', round);
+    if (abort.signal.aborted) throw new Error('interrupted');
+    const durable = await runBare(ctx, 'bare-durable', round);
     if (abort.signal.aborted) throw new Error('interrupted');
     const pipeline = await runPipeline(ctx, worker, publisher, round);
     if (abort.signal.aborted) throw new Error('interrupted');
-    if (bare && pipeline) ratios.push({ receiver: pipeline.receiverRate / bare.rate, logged: pipeline.loggedRate / bare.rate });
+    rounds.push({ bare, 'bare-durable': durable, pipeline });
   }
-  // 3. Latency, on the same worker.
-  await runLatency(ctx, worker, publisher);
+
+  // 4. Latency at the same fixed rate, one arm after the other.
+  const latency: Record<Arm, LatencyResult | null> = { bare: null, 'bare-durable': null, pipeline: null };
+  latency.bare = await runBareLatency(ctx, 'bare');
+  if (abort.signal.aborted) throw new Error('interrupted');
+  latency['bare-durable'] = await runBareLatency(ctx, 'bare-durable');
+  if (abort.signal.aborted) throw new Error('interrupted');
+  // One webhook per path (warm-up, measured run), each alone in its department, created beforehand.
+  const latencyHooks = new Map<string, { departmentId: string; webhookId: string }>();
+  for (const path of ['/latency-warm-pipeline', '/latency-pipeline']) {
+    latencyHooks.set(path, await createWebhook(ctx, path.slice(1), `${ctx.receiver.url}${path}`));
+  }
+  latency.pipeline = await runLatency(ctx, {
+    arm: 'pipeline',
+    worker,
+    publishOne: (path, i, sentAt) =>
+      publisher.publish({ type: 'SURVEY_COMPLETED', departmentId: latencyHooks.get(path)!.departmentId, data: { ...eventData(i, new Date().toISOString()), sentAt } }),
+    stages: (started) => {
+      const { departmentId, webhookId } = latencyHooks.get('/latency-pipeline')!;
+      return stageReport(ctx, departmentId, webhookId, performance.timeOrigin + started, true);
+    },
+  });
 
   console.log(ctx.report.join('\n'));
-  if (ratios.length > 0) {
-    const median = (values: number[]) =>
-      percentile(
-        [...values].sort((a, b) => a - b),
-        50,
-      );
-    const receiver = ratios.map((r) => r.receiver);
-    const ratio = median(receiver);
+  console.log(ctx.cpuNotes.join('\n'));
+
+  // The per-second table: one line per second of the latency runs, each arm's p50/p99 (ms) of the events published in it.
+  const lengths = ARMS.map((arm) => latency[arm]?.perSecond.length ?? 0);
+  if (Math.max(...lengths) > 0) {
+    const label = 'latency by publish second (p50/p99 ms)';
+    console.log(`${label}   ${ARMS.map((arm) => arm.padEnd(14)).join('')}`);
+    for (let second = 0; second < Math.max(...lengths); second++) {
+      console.log(`${`  second ${second + 1}`.padEnd(label.length)}   ${ARMS.map((arm) => (latency[arm]?.perSecond[second] ?? '-').padEnd(14)).join('')}`);
+    }
     console.log(
-      `ratio pipeline/bare: ${ratio.toFixed(2)} to receiver, ${median(ratios.map((r) => r.logged)).toFixed(2)} to fully logged ` +
-        `(median of ${ratios.length} round(s); to receiver ${receiver.map((r) => r.toFixed(2)).join(', ')})   ` +
+      `machine busy during the latency runs (all ${cpus().length} cores): ` +
+        ARMS.map((arm) => `${arm} ${latency[arm]?.busy == null ? 'n/a' : `${fmt(latency[arm].busy)}%`}`).join(', '),
+    );
+  }
+
+  const pairs = (num: Arm, den: Arm, logged: boolean) =>
+    rounds.flatMap((r) => {
+      const a = r[num];
+      const b = r[den];
+      if (!a || !b) return [];
+      const top = logged ? a.loggedRate : a.rate;
+      const bottom = logged && b.loggedRate !== null ? b.loggedRate : b.rate;
+      return top === null ? [] : [top / bottom];
+    });
+  const bareRatios = pairs('pipeline', 'bare', false);
+  if (bareRatios.length > 0) {
+    const ratio = median(bareRatios);
+    console.log(
+      `ratio pipeline/bare: ${ratio.toFixed(2)} to receiver, ${median(pairs('pipeline', 'bare', true)).toFixed(2)} to fully logged ` +
+        `(median of ${bareRatios.length} round(s); to receiver ${bareRatios.map((r) => r.toFixed(2)).join(', ')})   ` +
         `(target ≥ 0.50${ratio >= 0.5 ? ': met' : ': MISSED'})`,
     );
   }
-  console.log(ctx.cpuNotes.join('\n'));
+  const durableRatios = pairs('pipeline', 'bare-durable', false);
+  if (durableRatios.length > 0) {
+    const logged = pairs('pipeline', 'bare-durable', true);
+    console.log(
+      `rounds' ratios pipeline/bare-durable: to receiver ${durableRatios.map((r) => r.toFixed(2)).join(', ')}; ` +
+        `both fully logged ${logged.map((r) => r.toFixed(2)).join(', ')} (median ${median(logged).toFixed(2)})`,
+    );
+    console.log(`ratio pipeline/bare-durable: ${median(durableRatios).toFixed(2)} (${range(durableRatios)})`);
+  }
+  const pipe = latency.pipeline;
+  const durable = latency['bare-durable'];
+  if (pipe && durable) {
+    const abs = (name: string, l: LatencyResult) => `${name} p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms`;
+    console.log(
+      `latency ratio pipeline/bare-durable @ ${fmt(RATE)}/s: p50 ${(pipe.p50 / durable.p50).toFixed(2)}, p99 ${(pipe.p99 / durable.p99).toFixed(2)} ` +
+        `(${abs('pipeline', pipe)}; ${abs('bare-durable', durable)}${latency.bare ? `; ${abs('bare', latency.bare)}` : ''})`,
+    );
+  }
+  for (const arm of ARMS) {
+    const results = rounds.flatMap((r) => (r[arm] ? [r[arm].cpu] : []));
+    if (results.length === 0) continue;
+    const cpu: CpuPerDelivery = {
+      worker: median(results.map((c) => c.worker)),
+      postgresql: median(results.map((c) => c.postgresql)),
+      redis: median(results.map((c) => c.redis)),
+      producer: median(results.map((c) => c.producer)),
+    };
+    console.log(`CPU ms per delivery, ${arm.padEnd(12)} throughput (median of ${results.length} round(s)): ${cpuPerDeliveryText(cpu)}`);
+  }
+  for (const arm of ARMS) {
+    const l = latency[arm];
+    if (l) console.log(`CPU ms per delivery, ${arm.padEnd(12)} @ ${fmt(RATE)}/s: ${cpuPerDeliveryText(l.cpu)}`);
+  }
 }
 
 if (process.argv[2] === 'bare-worker') {

@@ -104,9 +104,11 @@ export const childProbe = (child: Child): CpuProbe => ({ name: child.name, read:
  * adds it to the children stopped at the end, with the node flags it ships with (WORKER_NODE_FLAGS).
  * BENCH_WORKER_NODE_ARGS: more node flags for the worker only, after those (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof", which NODE_OPTIONS does not allow). BENCH_WORKER_LOG_LEVEL: the worker's
- * LOG_LEVEL (warn; at info it writes one line per attempt, read here through a pipe).
+ * LOG_LEVEL (warn; at info it writes one line per attempt, read here through a pipe). `concurrency`:
+ * its WORKER_CONCURRENCY, and its per-webhook and per-department in-flight limits (per process) set to
+ * the same, so that they never throttle a benchmark's single webhook.
  */
-export async function startWorker(ctx: Context, name: string): Promise<Child> {
+export async function startWorker(ctx: Context, name: string, concurrency = CONCURRENCY): Promise<Child> {
   const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const worker = await startChild(
     name,
@@ -122,9 +124,9 @@ export async function startWorker(ctx: Context, name: string): Promise<Child> {
       LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
       HOST: '127.0.0.1',
       WORKER_HTTP_PORT: '0',
-      WORKER_CONCURRENCY: String(CONCURRENCY),
-      WEBHOOK_MAX_IN_FLIGHT: String(CONCURRENCY),
-      DEPARTMENT_MAX_IN_FLIGHT: String(CONCURRENCY),
+      WORKER_CONCURRENCY: String(concurrency),
+      WEBHOOK_MAX_IN_FLIGHT: String(concurrency),
+      DEPARTMENT_MAX_IN_FLIGHT: String(concurrency),
     },
     'worker ready',
     60_000,

@@ -5,6 +5,8 @@ import { AddressInfo } from 'node:net';
  * The benchmark's webhook receiver on 127.0.0.1: answers 204 and counts, per path (one path per
  * phase), requests, distinct `webhook-id`s and the time the target number of distinct ids was reached.
  * With `latency`, it parses each body and records now − data.sentAt (epoch ms) for first receipts.
+ * With `delayMs`, it answers that long after the request arrived (a slow endpoint: setTimeout, no CPU);
+ * arrivals are counted when they arrive.
  */
 export interface Sink {
   path: string;
@@ -14,22 +16,24 @@ export interface Sink {
   /** performance.now() of the request that made `ids.size` reach `target`. */
   doneAt: number | null;
   latencies: number[];
+  /** data.sentAt (epoch ms) of each entry of `latencies`, in the same order. */
+  sentAts: number[];
   badBodies: number;
 }
 
 export interface Receiver {
   url: string;
-  sink(path: string, target: number, options?: { latency?: boolean }): Sink;
+  sink(path: string, target: number, options?: { latency?: boolean; delayMs?: number }): Sink;
   close(): Promise<void>;
 }
 
 const nowEpochMs = () => performance.timeOrigin + performance.now();
 
 export async function startBenchReceiver(): Promise<Receiver> {
-  const sinks = new Map<string, { sink: Sink; latency: boolean }>();
+  const sinks = new Map<string, { sink: Sink; latency: boolean; delayMs: number }>();
   let unknown = 0;
 
-  const record = (entry: { sink: Sink; latency: boolean }, req: IncomingMessage, body: Buffer | null, at: number) => {
+  const record = (entry: { sink: Sink; latency: boolean; delayMs: number }, req: IncomingMessage, body: Buffer | null, at: number) => {
     const { sink } = entry;
     sink.requests += 1;
     const id = req.headers['webhook-id'];
@@ -40,8 +44,10 @@ export async function startBenchReceiver(): Promise<Receiver> {
     if (entry.latency && body) {
       try {
         const sentAt = (JSON.parse(body.toString('utf8')) as { data?: { sentAt?: unknown } }).data?.sentAt;
-        if (typeof sentAt === 'number') sink.latencies.push(nowEpochMs() - sentAt);
-        else sink.badBodies += 1;
+        if (typeof sentAt === 'number') {
+          sink.latencies.push(nowEpochMs() - sentAt);
+          sink.sentAts.push(sentAt);
+        } else sink.badBodies += 1;
       } catch {
         sink.badBodies += 1;
       }
@@ -56,11 +62,15 @@ export async function startBenchReceiver(): Promise<Receiver> {
       res.writeHead(404).end();
       return;
     }
+    const answer = () => {
+      if (entry.delayMs > 0) setTimeout(() => res.writeHead(204).end(), entry.delayMs);
+      else res.writeHead(204).end();
+    };
     if (!entry.latency) {
       req.resume();
       req.on('end', () => {
         record(entry, req, null, performance.now());
-        res.writeHead(204).end();
+        answer();
       });
       return;
     }
@@ -68,7 +78,7 @@ export async function startBenchReceiver(): Promise<Receiver> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       record(entry, req, Buffer.concat(chunks), performance.now());
-      res.writeHead(204).end();
+      answer();
     });
   });
   server.keepAliveTimeout = 65_000;
@@ -81,8 +91,8 @@ export async function startBenchReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     sink(path, target, options = {}) {
-      const sink: Sink = { path, target, requests: 0, ids: new Set(), doneAt: null, latencies: [], badBodies: 0 };
-      sinks.set(path, { sink, latency: options.latency ?? false });
+      const sink: Sink = { path, target, requests: 0, ids: new Set(), doneAt: null, latencies: [], sentAts: [], badBodies: 0 };
+      sinks.set(path, { sink, latency: options.latency ?? false, delayMs: options.delayMs ?? 0 });
       return sink;
     },
     close: () =>
