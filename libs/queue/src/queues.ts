@@ -52,7 +52,10 @@ export interface DeliverJob {
 export interface CarriedDelivery {
   /** Attempts made before the job's chain began (the retry schedule counts from there). */
   chainStart: number;
-  /** When the delivery was created (a webhook's failing streak starts at its earliest failed delivery). */
+  /**
+   * When the delivery was created, by PostgreSQL's clock (a webhook's failing streak starts at its earliest
+   * failed delivery; a webhook written since then may have cancelled it).
+   */
   createdAt: string;
   event: CarriedEvent;
 }

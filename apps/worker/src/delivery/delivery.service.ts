@@ -25,12 +25,6 @@ const BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** The envelope around an event's data (id, type, timestamp, department), counted with it. */
 const ENVELOPE_BYTES = 512;
 
-/**
- * Job times come from the queuing process's clock, a webhook's updated_at from PostgreSQL's: a job queued
- * less than this after its webhook's last write is checked against its delivery row, as an older one is.
- */
-const CLOCK_SKEW_MS = 5_000;
-
 /** What a retry's job carries, from a delivery read from PostgreSQL (when its event is small enough). */
 function carriedFacts(delivery: AttemptSubject): CarriedDelivery | undefined {
   const { event } = delivery;
@@ -75,11 +69,7 @@ export class DeliveryService {
     this.slots = new AttemptSlots({ perWebhook: config.webhookMaxInFlight, perDepartment: config.departmentMaxInFlight });
   }
 
-  /**
-   * One attempt. `queuedAt` is when the job was queued (BullMQ's job.timestamp): a job queued before its
-   * webhook last changed is checked against its delivery row (it may have been cancelled meanwhile).
-   */
-  async attempt(job: DeliverJob, queuedAt = Date.now()): Promise<AttemptResult> {
+  async attempt(job: DeliverJob): Promise<AttemptResult> {
     // The slot first, from what the job says: a throttled job reads nothing from the database.
     let slot: Slot | undefined;
     if (job.webhookId !== undefined && job.departmentId !== undefined) {
@@ -91,7 +81,7 @@ export class DeliveryService {
     let delivery: AttemptSubject;
     let errorOverride: AttemptErrorClass | null = null;
     try {
-      let loaded = await this.fromJob(job, queuedAt);
+      let loaded = await this.fromJob(job);
       this.metrics.attemptSources.inc({ source: loaded ? 'job' : 'database' });
       loaded ??= await this.loader.add(job.deliveryId);
       if (loaded === undefined) return { kind: 'stale' };
@@ -132,13 +122,15 @@ export class DeliveryService {
    * delivery is taken to be where the job says (the log write moves it only if it is, see
    * recordOutcomes). Undefined when the delivery row must be read: a job without the facts (older, swept,
    * recovered, a large event), a webhook deleted or inactive (the attempt then cancels the delivery), or
-   * one written since the job was queued (a disable and re-enable cancelled what was pending then).
+   * one written since the delivery was created (a deactivate and re-activate cancelled what was pending
+   * then). Both times are PostgreSQL's, so no clock skew between hosts enters the comparison.
    */
-  private async fromJob(job: DeliverJob, queuedAt: number): Promise<AttemptLoad | undefined> {
+  private async fromJob(job: DeliverJob): Promise<AttemptLoad | undefined> {
     const { carried, webhookId, departmentId } = job;
     if (carried === undefined || webhookId === undefined || departmentId === undefined) return undefined;
     const cached = (await this.targets.get([webhookId])).get(webhookId);
-    if (!cached || !cached.isActive || cached.updatedAt.getTime() + CLOCK_SKEW_MS >= queuedAt) return undefined;
+    const createdAt = new Date(carried.createdAt);
+    if (!cached || !cached.isActive || cached.updatedAt >= createdAt) return undefined;
     const now = new Date();
     return {
       delivery: {
@@ -149,7 +141,7 @@ export class DeliveryService {
         attempts: job.attempt - 1,
         chainStart: carried.chainStart,
         chain: job.chain ?? 0,
-        createdAt: new Date(carried.createdAt),
+        createdAt,
         event: { ...carried.event, departmentId, occurredAt: new Date(carried.event.timestamp), dataBytes: 0 },
       },
       target: cached.target === null ? null : deliveryTargetAt(cached.target, now),
