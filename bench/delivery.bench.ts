@@ -18,7 +18,9 @@
  *                    every delivery as `succeeded`.
  *   4. latency:      each arm in turn (bare, bare durable, pipeline) at the same fixed rate, single
  *                    publishes, after a settle and an unmeasured warm-up; the receiver records arrival −
- *                    data.sentAt; p50/p99 overall and for the events published in each second.
+ *                    data.sentAt; p50/p99 overall and for the events published in each second, and
+ *                    what the run could have waited on (bench/support/wait-sources.ts): PostgreSQL's
+ *                    checkpoints, autovacuum runs and WAL, and the real worker's GC and event-loop lag.
  *
  * Steps 1–3 alternate BENCH_ROUNDS times (3), the real worker idling through the bare runs (each bare
  * run is a new process, warmed up): the machine's speed drifts by tens of percent within minutes, so the
@@ -67,6 +69,7 @@ import {
 } from './support/harness';
 import { createWebhook, eventData, PUBLISH_BATCH, publishAll, statusSummary, waitForLogged } from './support/pipeline';
 import { startCpuWindow } from './support/proc-cpu';
+import { describeWaits, readWaitSources, workerMetricsUrl } from './support/wait-sources';
 import { CONCURRENCY, EVENTS, int, MAX_WAIT_MS, WARMUP } from './support/settings';
 
 const RATE = int('BENCH_RATE', 500);
@@ -542,6 +545,8 @@ async function runLatency(ctx: Context, arm: LatencyArm): Promise<LatencyResult 
 
     const path = `/latency-${arm.arm}`;
     const sink = ctx.receiver.sink(path, total, { latency: true });
+    const metricsUrl = workerMetricsUrl(worker);
+    const waitsBefore = await readWaitSources(ctx, metricsUrl);
     const cpu = startCpuWindow([...baseProbes(ctx), childProbe(worker)]);
     const started = performance.now();
     const startedEpoch = performance.timeOrigin + started;
@@ -549,6 +554,7 @@ async function runLatency(ctx: Context, arm: LatencyArm): Promise<LatencyResult 
     let timedOut: string | null = null;
     await waitForSink(sink, `${arm.arm} latency`, [worker]).catch((error: Error) => (timedOut = error.message));
     const window = cpu.finish();
+    const waits = describeWaits(waitsBefore, await readWaitSources(ctx, metricsUrl));
     const sorted = [...sink.latencies].sort((a, b) => a - b);
     const ms = (v: number) => `${fmt(v, 1)} ms`;
     // By the second each event was published in: where in the run the tail is.
@@ -575,6 +581,7 @@ async function runLatency(ctx: Context, arm: LatencyArm): Promise<LatencyResult 
         `   duplicates ${sink.requests - sink.ids.size}` +
         (sink.badBodies ? `   unparsable bodies ${sink.badBodies}` : ''),
     );
+    ctx.report.push(`  waits during the run: ${waits}`);
     ctx.cpuNotes.push(cpuLine(`latency run, ${arm.arm}`, window));
     if (arm.stages) ctx.report.push(await arm.stages(started));
     if (timedOut) throw new Error(timedOut);
