@@ -1,7 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { MicroBatcher, newId } from '@pollarix/common';
-import { Database, EventEntity, NewEvent, StoredEvents } from '@pollarix/database';
-import { addDeliverJobs, CARRIED_EVENT_BYTES, ScheduledAttempt } from '@pollarix/queue';
+import { Database, EventEntity, NewEvent } from '@pollarix/database';
+import { addDeliverJobs, CARRIED_EVENT_BYTES, CarriedDelivery, ScheduledAttempt } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import type { EventEnvelope, EventInput } from './envelope';
 import { EventProblem, validateEvent, ValidateOptions } from './event-validation';
@@ -28,19 +28,16 @@ export function toEnvelope(event: Pick<EventEntity, 'id' | 'type' | 'occurredAt'
 
 /** One publish call's events, validated and deduplicated, as the group commit takes them. */
 type PublishRequest = NewEvent[];
-/** What a request's commit gave: the events it stored, or why it stored nothing. */
-type Committed = { inserted: Set<string> } | { conflict: EventIdConflictError };
+/** What a request's commit gave: the events it stored and their first attempts to queue, or why it stored nothing. */
+type Committed = { inserted: Set<string>; attempts: ScheduledAttempt[] } | { conflict: EventIdConflictError };
 
-/** The deliver job data for an event's new delivery: small events travel in the job (CARRIED_EVENT_BYTES). */
-function firstAttempt(delivery: StoredEvents['deliveries'][number], event: NewEvent, dataBytes: number): ScheduledAttempt {
-  if (dataBytes > CARRIED_EVENT_BYTES) return delivery;
+/** What an event's deliver jobs carry (small events only: CARRIED_EVENT_BYTES), or null. */
+function carriedFacts(event: NewEvent, createdAt: Date): CarriedDelivery | null {
+  if (JSON.stringify(event.data).length > CARRIED_EVENT_BYTES) return null;
   return {
-    ...delivery,
-    carried: {
-      chainStart: 0,
-      createdAt: delivery.createdAt.toISOString(),
-      event: { id: event.id, type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data },
-    },
+    chainStart: 0,
+    createdAt: createdAt.toISOString(),
+    event: { id: event.id, type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data },
   };
 }
 
@@ -88,6 +85,11 @@ export class EventPublisher implements OnApplicationShutdown {
     // A request whose rows PostgreSQL refuses fails alone; the others of its commit are stored again without it.
     onItemFailure: (request, error) => this.logger.warn(`Could not store ${request.length} event(s) (${(error as Error)?.message ?? error})`),
   });
+  /**
+   * The first attempts of committed deliveries, queued with one addBulk for every call whose commit
+   * ended meanwhile: the next commit does not wait for Redis, and each call returns once its own are queued.
+   */
+  private readonly queueing = new MicroBatcher((batches: ScheduledAttempt[][]) => this.queue(batches), { maxBatch: 64, maxInFlight: 1 });
 
   constructor(
     private readonly db: Database,
@@ -120,9 +122,10 @@ export class EventPublisher implements OnApplicationShutdown {
       occurredAt: input.timestamp ? new Date(input.timestamp) : now,
     }));
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-    const committed = unique.length === 0 ? { inserted: new Set<string>() } : await this.commits.add(unique);
+    const committed = unique.length === 0 ? { inserted: new Set<string>(), attempts: [] } : await this.commits.add(unique);
     if ('conflict' in committed) throw committed.conflict;
-    const { inserted } = committed;
+    const { inserted, attempts } = committed;
+    if (attempts.length > 0) await this.queueing.add(attempts);
     // Repeats (and ids inserted concurrently by another publisher) are answered with the stored event.
     const existing = new Map((await this.db.repos.events.findByIds(unique.filter((e) => !inserted.has(e.id)).map((e) => e.id))).map((e) => [e.id, e]));
     for (const event of unique) {
@@ -136,40 +139,49 @@ export class EventPublisher implements OnApplicationShutdown {
     return { events: result, stored: unique.filter((e) => inserted.has(e.id)).map(({ id, type }) => ({ id, type })) };
   }
 
-  /** A process stopping waits for the commits under way. */
-  onApplicationShutdown(): Promise<void> {
-    return this.commits.drain();
+  /** A process stopping waits for the commits and queueing under way. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.commits.drain();
+    await this.queueing.drain();
   }
 
   /**
    * Stores the requests' events and deliveries in one statement per round (a round never holds one id
-   * twice: a request repeating an id of an earlier request of this commit waits for the next round),
-   * then queues the first attempts of every delivery stored, in one call.
+   * twice: a request repeating an id of an earlier request of this commit waits for the next round), and
+   * gives each request its stored ids and its deliveries' first attempts.
    */
   private async commit(requests: PublishRequest[]): Promise<Committed[]> {
     const results = new Array<Committed>(requests.length);
-    const attempts: ScheduledAttempt[] = [];
     for (const round of commitRounds(requests)) {
-      const sizes = new Map<string, number>();
-      const rows = round.flatMap(({ request }, group) =>
-        request.map((event) => {
-          sizes.set(event.id, JSON.stringify(event.data).length);
-          return { ...event, group };
-        }),
-      );
+      const rows = round.flatMap(({ request }, group) => request.map((event) => ({ ...event, group })));
       const stored = await this.db.repos.events.insertWithDeliveries(rows);
       const byId = new Map(rows.map((e) => [e.id, e]));
-      for (const delivery of stored.deliveries) attempts.push(firstAttempt(delivery, byId.get(delivery.eventId)!, sizes.get(delivery.eventId)!));
+      const attempts = new Map<number, ScheduledAttempt[]>();
+      const facts = new Map<string, CarriedDelivery | null>();
+      for (const delivery of stored.deliveries) {
+        const event = byId.get(delivery.eventId)!;
+        let carried = facts.get(event.id);
+        if (carried === undefined) facts.set(event.id, (carried = carriedFacts(event, delivery.createdAt)));
+        const list = attempts.get(event.group) ?? [];
+        list.push(carried === null ? delivery : { ...delivery, carried });
+        attempts.set(event.group, list);
+      }
       round.forEach(({ index }, group) => {
         const foreign = stored.foreign.get(group);
-        results[index] = foreign === undefined ? { inserted: stored.inserted } : { conflict: new EventIdConflictError(foreign) };
+        results[index] = foreign === undefined ? { inserted: stored.inserted, attempts: attempts.get(group) ?? [] } : { conflict: new EventIdConflictError(foreign) };
       });
     }
+    return results;
+  }
+
+  /** One addBulk for the attempts of several commits; should Redis fail, the sweeper queues them later. */
+  private async queue(batches: ScheduledAttempt[][]): Promise<null[]> {
+    const attempts = batches.flat();
     try {
       await addDeliverJobs(this.deliveries, attempts);
     } catch (error) {
       this.logger.warn(`Stored ${attempts.length} deliveries but could not queue their first attempts (${(error as Error).message}); the sweeper will`);
     }
-    return results;
+    return batches.map(() => null);
   }
 }
