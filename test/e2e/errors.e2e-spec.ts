@@ -339,8 +339,8 @@ describe('rate limiting, shared across API processes', () => {
   let first: TestApi;
   let second: TestApi;
   beforeAll(async () => {
-    first = await startApi({ RATE_LIMIT_PER_MINUTE: '5' });
-    second = await startApi({ RATE_LIMIT_PER_MINUTE: '5' });
+    first = await startApi({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_PUBLISH_PER_MINUTE: '40' });
+    second = await startApi({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_PUBLISH_PER_MINUTE: '40' });
   });
   afterAll(async () => {
     await first.close();
@@ -368,6 +368,43 @@ describe('rate limiting, shared across API processes', () => {
     // Another token has its own budget.
     const other = await first.token([dept]);
     expect((await call(first.baseUrl, 'GET', path(dept), { token: other })).status).toBe(200);
+  });
+
+  it("counts a producer's publishing apart, in events (issue 15): past RATE_LIMIT_PER_MINUTE it still publishes, its reads are limited, and past RATE_LIMIT_PUBLISH_PER_MINUTE it gets 429", async () => {
+    const dept = uniqueDepartment();
+    const token = await first.token([dept], ['webhooks:read', 'events:publish']);
+    const data = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' };
+    const event = () => ({ type: 'SURVEY_COMPLETED', departmentId: dept, data });
+    const api = (i: number) => (i % 2 ? second : first).baseUrl;
+
+    // 12 single publishes and a batch of 20: more requests than RATE_LIMIT_PER_MINUTE (5), 32 of the 40 events.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await call(api(i), 'POST', '/internal/events', { token, body: event() });
+      statuses.push(res.status);
+      if (i === 0) expect([res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining')]).toEqual(['40', '39']);
+    }
+    const batch = await call(api(1), 'POST', '/internal/events/batch', { token, body: { events: Array.from({ length: 20 }, event) } });
+    expect([...statuses, batch.status]).toEqual([...Array(12).fill(202), 202]);
+    expect(batch.headers.get('ratelimit-remaining')).toBe('8');
+
+    // The same token's reads have their own budget, untouched by the publishing: 5, then 429.
+    const reads: number[] = [];
+    for (let i = 0; i < 6; i++) reads.push((await call(api(i), 'GET', path(dept), { token })).status);
+    expect(reads).toEqual([200, 200, 200, 200, 200, 429]);
+
+    // A batch of 10 would pass 40 events: refused whole, with Retry-After, nothing of it stored.
+    const over = await call(api(0), 'POST', '/internal/events/batch', { token, body: { events: Array.from({ length: 10 }, event) } });
+    expect(over.status).toBe(429);
+    expectErrorFormat(over.body, 429, 'rate_limited');
+    expect(JSON.stringify(over.body)).toContain('40 events per 60 s');
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    const stored: { n: number }[] = await first.db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE department_id = $1`, [dept]);
+    expect(stored[0].n).toBe(32);
+
+    // Another producer's token has its own budget.
+    const other = await first.token(['*'], ['events:publish']);
+    expect((await call(api(1), 'POST', '/internal/events', { token: other, body: event() })).status).toBe(202);
   });
 });
 

@@ -16,6 +16,12 @@ export interface LoadConfigOptions {
 }
 
 /** The validated, typed configuration. The only place in the code base that reads process.env. */
+/**
+ * 20,000 events/s for a minute: above what one producer reaches here through the batch route (and far
+ * above single publishes), below what a runaway loop of batches would send.
+ */
+export const DEFAULT_PUBLISH_EVENTS_PER_MINUTE = 1_200_000;
+
 export class AppConfig {
   readonly nodeEnv!: 'development' | 'production' | 'test';
   readonly port!: number;
@@ -40,6 +46,8 @@ export class AppConfig {
   readonly sweeperGraceMs!: number;
   readonly secretsEncryptionKey!: Buffer;
   readonly rateLimitPerMinute!: number;
+  /** Events a token may publish per minute through POST /internal/events(/batch), counted apart from rateLimitPerMinute. */
+  readonly rateLimitPublishPerMinute!: number;
   readonly maxWebhooksPerDepartment!: number;
   readonly autoDisableAfterMs!: number;
   readonly autoDisableMinFailures!: number;
@@ -114,6 +122,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     sweeperGraceMs: parseDuration(env.SWEEPER_GRACE ?? '1m')!,
     secretsEncryptionKey: env.SECRETS_ENCRYPTION_KEY ? decodeKey(env.SECRETS_ENCRYPTION_KEY) : devEncryptionKey(dataDir),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ?? 600,
+    rateLimitPublishPerMinute: env.RATE_LIMIT_PUBLISH_PER_MINUTE ?? DEFAULT_PUBLISH_EVENTS_PER_MINUTE,
     maxWebhooksPerDepartment: env.MAX_WEBHOOKS_PER_DEPARTMENT ?? 20,
     autoDisableAfterMs: parseDuration(env.AUTO_DISABLE_AFTER ?? '5d')!,
     autoDisableMinFailures: env.AUTO_DISABLE_MIN_FAILURES ?? 10,

@@ -156,6 +156,13 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(1)
+  @Max(100_000_000)
+  RATE_LIMIT_PUBLISH_PER_MINUTE?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   @Max(1_000_000)
   MAX_WEBHOOKS_PER_DEPARTMENT?: number;
 

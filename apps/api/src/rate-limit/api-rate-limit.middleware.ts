@@ -11,21 +11,46 @@ function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url').slice(0, 32);
 }
 
+/** The publish routes (Express routes ignore case and a trailing slash, and so does this). */
+const PUBLISH_PATHS = new Set(['/internal/events', '/internal/events/batch']);
+
+export function isPublishRequest(req: Pick<Request, 'method' | 'originalUrl'>): boolean {
+  const path = req.originalUrl.split('?')[0].replace(/\/+$/, '').toLowerCase();
+  return req.method === 'POST' && PUBLISH_PATHS.has(path);
+}
+
+/** Events a publish request carries (a batch's length; 1 for a single event or a body that is neither). */
+export function publishedEvents(body: unknown): number {
+  const events = (body as { events?: unknown } | undefined)?.events;
+  return Array.isArray(events) ? Math.max(1, events.length) : 1;
+}
+
 /**
  * RATE_LIMIT_PER_MINUTE per credential (bearer token or session), else per client IP, across all API
- * processes. Every limited response carries RateLimit-* headers; over the limit → 429 with Retry-After.
+ * processes. The publish routes count apart, in events: RATE_LIMIT_PUBLISH_PER_MINUTE per credential,
+ * so that a producer is not limited like a customer (and its publishing does not spend the customer
+ * API's budget of the same token). Every limited response carries RateLimit-* headers; over a limit →
+ * 429 with Retry-After.
  */
 @Injectable()
 export class ApiRateLimitMiddleware implements NestMiddleware {
   private readonly limiter: WindowLimiter;
+  private readonly publishLimiter: WindowLimiter;
 
   constructor(@InjectRedis() redis: RedisConnection, config: AppConfig) {
     this.limiter = new WindowLimiter(redis, { keyPrefix: 'pollarix:rl:api', points: config.rateLimitPerMinute, durationSeconds: 60 });
+    this.publishLimiter = new WindowLimiter(redis, {
+      keyPrefix: 'pollarix:rl:publish',
+      points: config.rateLimitPublishPerMinute,
+      durationSeconds: 60,
+      unit: 'events',
+    });
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
     if (isProbePath(req.originalUrl)) return next(); // probes and scrapes are never limited
-    this.limiter.consume(clientKey(req)).then(
+    const counted = isPublishRequest(req) ? this.publishLimiter.consume(clientKey(req), publishedEvents(req.body)) : this.limiter.consume(clientKey(req));
+    counted.then(
       (state) => {
         for (const [name, value] of Object.entries(limitHeaders(state))) res.setHeader(name, value);
         next();

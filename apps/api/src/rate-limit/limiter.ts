@@ -6,6 +6,8 @@ export interface WindowLimiterOptions {
   keyPrefix: string;
   points: number;
   durationSeconds: number;
+  /** What a point is, for the 429's message ('requests' by default). */
+  unit?: string;
 }
 
 export interface LimitState {
@@ -34,16 +36,16 @@ export class WindowLimiter {
     });
   }
 
-  /** Counts one request; the state to report, or an AppError(rate_limited) when the limit is spent. */
-  async consume(key: string): Promise<LimitState> {
+  /** Counts `points` (one request by default); the state to report, or an AppError(rate_limited) when the limit is spent. */
+  async consume(key: string, points = 1): Promise<LimitState> {
     try {
-      return this.state(await this.limiter.consume(key));
+      return this.state(await this.limiter.consume(key, points));
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const state = this.state(rejection);
       throw new AppError(
         ErrorCode.RateLimited,
-        `Rate limit of ${this.options.points} requests per ${this.options.durationSeconds} s exceeded; retry in ${state.resetSeconds} s`,
+        `Rate limit of ${this.options.points} ${this.options.unit ?? 'requests'} per ${this.options.durationSeconds} s exceeded; retry in ${state.resetSeconds} s`,
         {
           ...limitHeaders(state),
           'Retry-After': String(state.resetSeconds),
