@@ -43,7 +43,7 @@ export interface Context {
   cpuNotes: string[];
   /** The producer's handle on a pipeline queue: opened on first use, closed at the end. */
   queue(name: QueueName): Queue;
-  /** EventPublisher on the events queue (opened on first use). */
+  /** EventPublisher on the deliveries queue (opened on first use). */
   publisher(): EventPublisher;
 }
 
