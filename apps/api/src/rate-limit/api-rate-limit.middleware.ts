@@ -25,9 +25,36 @@ export function publishedEvents(body: unknown): number {
   return Array.isArray(events) ? Math.max(1, events.length) : 1;
 }
 
+const IP_KEY = 'ip:';
+
+/** Whose budget a request spends: its bearer token's, else its session's, else its address's. */
+function clientKey(req: Pick<Request, 'headers' | 'cookies' | 'ip'>): string {
+  const authorization = req.headers.authorization;
+  if (authorization?.startsWith('Bearer ')) return `tok:${digest(authorization.slice(7).trim())}`;
+  const session: unknown = req.cookies?.[SESSION_COOKIE];
+  if (typeof session === 'string') return `ses:${digest(session)}`;
+  return `${IP_KEY}${req.ip ?? 'unknown'}`;
+}
+
+/**
+ * What a request spends: a publish request with credentials, its events from the publish budget; any
+ * other request, one from the API budget. A publish request without credentials counts per address like
+ * every other request, so a refused spray never gets a producer's allowance.
+ */
+export function budgetOf(req: Pick<Request, 'method' | 'originalUrl' | 'headers' | 'cookies' | 'ip' | 'body'>): {
+  budget: 'api' | 'publish';
+  key: string;
+  points: number;
+} {
+  const key = clientKey(req);
+  if (isPublishRequest(req) && !key.startsWith(IP_KEY)) return { budget: 'publish', key, points: publishedEvents(req.body) };
+  return { budget: 'api', key, points: 1 };
+}
+
 /**
  * RATE_LIMIT_PER_MINUTE per credential (bearer token or session), else per client IP, across all API
- * processes. The publish routes count apart, in events: RATE_LIMIT_PUBLISH_PER_MINUTE per credential,
+ * processes. The publish routes count apart, in events: RATE_LIMIT_PUBLISH_PER_MINUTE per credential
+ * (a request without credentials counts per IP under RATE_LIMIT_PER_MINUTE, as any other),
  * so that a producer is not limited like a customer (and its publishing does not spend the customer
  * API's budget of the same token). Every limited response carries RateLimit-* headers; over a limit →
  * 429 with Retry-After.
@@ -49,8 +76,8 @@ export class ApiRateLimitMiddleware implements NestMiddleware {
 
   use(req: Request, res: Response, next: NextFunction): void {
     if (isProbePath(req.originalUrl)) return next(); // probes and scrapes are never limited
-    const counted = isPublishRequest(req) ? this.publishLimiter.consume(clientKey(req), publishedEvents(req.body)) : this.limiter.consume(clientKey(req));
-    counted.then(
+    const { budget, key, points } = budgetOf(req);
+    (budget === 'publish' ? this.publishLimiter : this.limiter).consume(key, points).then(
       (state) => {
         for (const [name, value] of Object.entries(limitHeaders(state))) res.setHeader(name, value);
         next();
@@ -58,12 +85,4 @@ export class ApiRateLimitMiddleware implements NestMiddleware {
       (error: unknown) => next(error),
     );
   }
-}
-
-function clientKey(req: Request): string {
-  const authorization = req.headers.authorization;
-  if (authorization?.startsWith('Bearer ')) return `tok:${digest(authorization.slice(7).trim())}`;
-  const session: unknown = req.cookies?.[SESSION_COOKIE];
-  if (typeof session === 'string') return `ses:${digest(session)}`;
-  return `ip:${req.ip ?? 'unknown'}`;
 }
