@@ -1,7 +1,7 @@
 import { newId, SecretBox } from '@pollarix/common';
 import type { AppConfig } from '@pollarix/config';
-import { AttemptOutcome, Database, dataSourceOptions, INLINE_EVENT_BYTES } from '@pollarix/database';
-import { RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from '@pollarix/lifecycle';
+import { AttemptOutcome, Database, dataSourceOptions, deliveryTargetAt, INLINE_EVENT_BYTES } from '@pollarix/database';
+import { ATTEMPT_RECORDABLE_STATUSES, CANCELLABLE_STATUSES, RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from '@pollarix/lifecycle';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -70,13 +70,15 @@ describe('delivery batches with one bad item (scratch database)', () => {
     // Sealed under another key: what a lost or rotated-away key looks like.
     const foreign = await deliveriesTo(newId('dept'), new SecretBox(randomBytes(32)).seal('whsec_x'), 1);
     const healthy = await deliveriesTo(newId('dept'), sealedSecret(), 3);
+    // An attempt load: the deliveries, then their webhooks as the worker's cache reads them (one query each).
     const loads = await db.repos.deliveries.findForAttempts([...broken.ids, ...healthy.ids, ...foreign.ids]);
-    const byId = new Map(loads.map((l) => [l.delivery.id, l]));
+    const webhooks = await db.repos.webhooks.findTargets(loads.map((d) => d.webhookId));
+    const byId = new Map(loads.map((d) => [d.id, webhooks.get(d.webhookId)!]));
     expect(loads).toHaveLength(6);
-    for (const id of [...broken.ids, ...foreign.ids]) expect([byId.get(id)!.target, typeof byId.get(id)!.targetError]).toEqual([null, 'string']);
+    for (const id of [...broken.ids, ...foreign.ids]) expect([byId.get(id)!.target, typeof byId.get(id)!.error]).toEqual([null, 'string']);
     for (const id of healthy.ids) {
-      expect(byId.get(id)!.targetError).toBeNull();
-      expect(byId.get(id)!.target!.secrets[0]).toMatch(/^whsec_/);
+      expect(byId.get(id)!.error).toBeNull();
+      expect(deliveryTargetAt(byId.get(id)!.target!).secrets[0]).toMatch(/^whsec_/);
     }
   });
 
@@ -85,7 +87,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
     const large = await deliveriesTo(department, sealedSecret(), 1, { blob: 'x'.repeat(INLINE_EVENT_BYTES + 1) });
     const small = await deliveriesTo(department, sealedSecret(), 1, { n: 1 });
     const loads = await db.repos.deliveries.findForAttempts([...large.ids, ...small.ids]);
-    const [big, little] = [large.ids[0], small.ids[0]].map((id) => loads.find((l) => l.delivery.id === id)!.delivery.event);
+    const [big, little] = [large.ids[0], small.ids[0]].map((id) => loads.find((d) => d.id === id)!.event);
     expect([big.data, big.dataBytes > INLINE_EVENT_BYTES]).toEqual([null, true]);
     expect(little.data).toEqual({ n: 1 });
     expect(((await db.repos.events.findData(big.id)) as { blob: string }).blob).toHaveLength(INLINE_EVENT_BYTES + 1);
@@ -162,8 +164,11 @@ describe('delivery batches with one bad item (scratch database)', () => {
       const department = newId('dept');
       const { webhookId, ids } = await deliveriesTo(department, sealedSecret(), 1);
       const bystander = await deliveriesTo(newId('dept'), sealedSecret(), 1);
-      await db.repos.deliveries.cancel(ids[0]);
-      const moved = await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0), failedAttempt(bystander.ids[0], bystander.webhookId, 1, 0)]);
+      await db.repos.deliveries.cancel(ids[0], CANCELLABLE_STATUSES);
+      const moved = await db.repos.deliveries.recordOutcomes(
+        [failedAttempt(ids[0], webhookId, 1, 0), failedAttempt(bystander.ids[0], bystander.webhookId, 1, 0)],
+        ATTEMPT_RECORDABLE_STATUSES,
+      );
       expect(moved).toEqual(
         new Map([
           [ids[0], 'cancelled'],
@@ -179,13 +184,13 @@ describe('delivery batches with one bad item (scratch database)', () => {
 
     it("an earlier chain's late outcome moves nothing and logs nothing, and says so", async () => {
       const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 1);
-      await db.repos.deliveries.cancel(ids[0]);
+      await db.repos.deliveries.cancel(ids[0], CANCELLABLE_STATUSES);
       await db.repos.deliveries.restartChains({ webhookId, ids, statuses: REDELIVERABLE_STATUSES }, 1);
-      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)])).toEqual(new Map());
+      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)], ATTEMPT_RECORDABLE_STATUSES)).toEqual(new Map());
       expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 0, chain: 1, logged: [] });
       // A duplicate of an attempt already logged moves nothing either.
-      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)])).toEqual(new Map([[ids[0], 'pending']]));
-      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)])).toEqual(new Map());
+      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)], ATTEMPT_RECORDABLE_STATUSES)).toEqual(new Map([[ids[0], 'pending']]));
+      expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 1)], ATTEMPT_RECORDABLE_STATUSES)).toEqual(new Map());
       expect(await row(ids[0])).toMatchObject({ status: 'pending', attempts: 1, chain: 1, logged: ['1'] });
     });
 
@@ -202,7 +207,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
         );
         restarted.push(...page.jobs.map((job) => job.id));
         // What a worker does when a 410 disables the webhook meanwhile: its pending deliveries are cancelled.
-        await db.repos.deliveries.cancelPendingForWebhook(webhookId);
+        await db.repos.deliveries.cancelForWebhook(webhookId, CANCELLABLE_STATUSES);
         after = page.next;
         pages++;
       } while (after !== null && pages < 10);

@@ -21,7 +21,7 @@ export class Repositories {
     this.tokens = new ApiTokenRepository(manager);
     this.idempotency = new IdempotencyRepository(manager, box);
     this.events = new EventRepository(manager);
-    this.deliveries = new DeliveryRepository(manager, this.webhooks);
+    this.deliveries = new DeliveryRepository(manager);
   }
 }
 

@@ -26,7 +26,7 @@ function fixture(
         if (options.stale) return new Map();
         return new Map(outcomes.map((o) => [o.deliveryId, options.cancelledInFlight ? 'cancelled' : o.status]));
       },
-      cancelPendingForWebhook: async () => (calls.push('cancel'), 3),
+      cancelForWebhook: async () => (calls.push('cancel'), 3),
       countRestartable: async () => (options.pages ?? 0) * 2,
       restartChains: async ({ after, statuses }: { after?: SweepCursor | null; statuses: readonly string[] }) => {
         const page = after ? Number(after.id) + 1 : 0;

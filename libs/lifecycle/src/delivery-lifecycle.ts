@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import { AttemptDelivery, AttemptJob, SettledAttempt, settleAttempt } from './attempt';
 import { AutoDisablePolicy, shouldAutoDisable } from './failure-streak';
 import { isRecoverWindow, LifecycleRefusal } from './refusal';
-import { RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from './states';
+import { ATTEMPT_RECORDABLE_STATUSES, CANCELLABLE_STATUSES, RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from './states';
 
 /** Deliveries restarted per statement by `recover` (each page is queued before the next is taken). */
 export const RECOVER_PAGE = 500;
@@ -77,7 +77,9 @@ export class DeliveryLifecycle {
   constructor(private readonly deps: DeliveryLifecycleDeps) {
     this.repos = deps.repos;
     this.queue = deps.queue;
-    this.recorder = deps.recorder ?? { record: async (outcome) => (await deps.repos.deliveries.recordOutcomes([outcome])).get(outcome.deliveryId) ?? null };
+    this.recorder = deps.recorder ?? {
+      record: async (outcome) => (await deps.repos.deliveries.recordOutcomes([outcome], ATTEMPT_RECORDABLE_STATUSES)).get(outcome.deliveryId) ?? null,
+    };
   }
 
   /** What a sent attempt means, on this lifecycle's retry schedule (pure: nothing is written). */
@@ -117,7 +119,12 @@ export class DeliveryLifecycle {
 
   /** A webhook deleted, deactivated or disabled: its pending deliveries become cancelled (`repos`: a transaction's). */
   cancelForWebhook(webhookId: string, repos: Repositories = this.repos): Promise<number> {
-    return repos.deliveries.cancelPendingForWebhook(webhookId);
+    return repos.deliveries.cancelForWebhook(webhookId, CANCELLABLE_STATUSES);
+  }
+
+  /** One delivery whose webhook an attempt found deleted or inactive becomes cancelled (if still pending). */
+  cancel(deliveryId: string): Promise<void> {
+    return this.repos.deliveries.cancel(deliveryId, CANCELLABLE_STATUSES);
   }
 
   /** A new attempt chain for one delivery that is done, sent at once. */

@@ -1,24 +1,17 @@
 import type { DeliveryStatus } from '@pollarix/database';
 
-/**
- * The moves a delivery makes (SPEC §7):
+/*
+ * The moves a delivery makes (SPEC §7), carried out by the repository's statements with the statuses below:
  *   attempt   pending → pending (a retry is due), succeeded or failed; a delivery cancelled while its
  *             attempt was in flight counts the attempt and stays cancelled.
  *   cancel    pending → cancelled (its webhook deleted, deactivated or disabled).
  *   restart   succeeded, failed or cancelled → pending, in a new attempt chain (redeliver, recover).
  */
-export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryStatus, readonly DeliveryStatus[]>> = {
-  pending: ['pending', 'succeeded', 'failed', 'cancelled'],
-  succeeded: ['pending'],
-  failed: ['pending'],
-  cancelled: ['cancelled', 'pending'],
-};
 
-export function canMove(from: DeliveryStatus, to: DeliveryStatus): boolean {
-  return DELIVERY_TRANSITIONS[from].includes(to);
-}
-
-/** Where an attempt's outcome may still be written: in flight when its delivery was cancelled counts too. */
+/**
+ * Where an attempt's outcome may still be written (recordOutcomes): in flight when its delivery was
+ * cancelled counts too, and the delivery stays cancelled.
+ */
 export const ATTEMPT_RECORDABLE_STATUSES: readonly DeliveryStatus[] = ['pending', 'cancelled'];
 
 /** What a cancel takes: only what is still waiting to be sent. */
@@ -29,8 +22,3 @@ export const REDELIVERABLE_STATUSES: readonly DeliveryStatus[] = ['succeeded', '
 
 /** What `recover` (API and CLI) starts again. */
 export const RECOVERABLE_STATUSES: readonly DeliveryStatus[] = ['failed', 'cancelled'];
-
-/** The delivery's state after an attempt decided `decided`: a cancelled delivery stays cancelled. */
-export function statusAfterAttempt(current: DeliveryStatus, decided: DeliveryStatus): DeliveryStatus {
-  return current === 'pending' ? decided : current;
-}

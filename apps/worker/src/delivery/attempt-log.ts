@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { MicroBatcher } from '@pollarix/common';
 import { AttemptOutcome, Database, DeliveryStatus } from '@pollarix/database';
+import { ATTEMPT_RECORDABLE_STATUSES } from '@pollarix/lifecycle';
 import { describeError, WorkerMetrics } from '../ops/worker-metrics';
 
 /** PostgreSQL's class 22 (data exception): a value it cannot store, such as text with a NUL byte. */
@@ -43,16 +44,17 @@ export class AttemptLog implements OnApplicationShutdown {
   private async write(outcomes: AttemptOutcome[]): Promise<(DeliveryStatus | null)[]> {
     let moved: Map<string, DeliveryStatus>;
     try {
-      moved = await this.db.repos.deliveries.recordOutcomes(outcomes);
+      moved = await this.db.repos.deliveries.recordOutcomes(outcomes, ATTEMPT_RECORDABLE_STATUSES);
     } catch (error) {
       // Several: the batcher writes them one by one. One alone that PostgreSQL cannot store: the attempt
       // still counts (its status, retry schedule and the webhook's streak), logged without its response.
       // Anything else (a lost connection, a deadlock) fails the job, and the sweeper tries again later.
       if (outcomes.length > 1 || !isDataError(error)) throw error;
       const [outcome] = outcomes;
-      moved = await this.db.repos.deliveries.recordOutcomes([
-        { ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describeError(error)}` },
-      ]);
+      moved = await this.db.repos.deliveries.recordOutcomes(
+        [{ ...outcome, responseBody: '', responseContentType: null, errorMessage: `Response not stored: ${describeError(error)}` }],
+        ATTEMPT_RECORDABLE_STATUSES,
+      );
       this.metrics.itemFailures.inc({ stage: 'log' });
       this.logger.warn(`Logged attempt ${outcome.attempt} of delivery ${outcome.deliveryId} without its response: ${describeError(error)}`);
     }

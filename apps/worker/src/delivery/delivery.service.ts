@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { MicroBatcher } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
-import { AttemptLoad, AttemptSubject, Database, deliveryTargetAt, PendingJob } from '@pollarix/database';
+import { AttemptSubject, Database, DeliveryTarget, deliveryTargetAt, PendingJob } from '@pollarix/database';
 import { AttemptErrorClass, SendResult, sendResult, signingHeaders, WebhookSender } from '@pollarix/delivery';
 import { toEnvelope } from '@pollarix/events';
 import { DeliveryLifecycle, isStale } from '@pollarix/lifecycle';
 import { CARRIED_EVENT_BYTES, CarriedDelivery, DeliverJob } from '@pollarix/queue';
 import { WorkerMetrics } from '../ops/worker-metrics';
 import { AttemptSlots, ByteBudget, ThrottleReason } from './in-flight';
-import { WebhookTargets } from './webhook-targets';
+import { CachedTarget, WebhookTargets } from './webhook-targets';
 
 export type AttemptResult =
   /** The job no longer matches the delivery (done, cancelled, restarted, or a duplicate of an attempt already made). */
@@ -36,6 +36,33 @@ function carriedFacts(delivery: AttemptSubject): CarriedDelivery | undefined {
   };
 }
 
+/**
+ * The delivery as its job describes it, with no read of PostgreSQL: taken to be where the job says (the
+ * log write moves it only if it is, see recordOutcomes). Undefined when the delivery row must be read: a
+ * job without the facts (older, swept, recovered, a large event), a webhook deleted or inactive (the
+ * attempt then cancels the delivery), or one written since the delivery was created (a deactivate and
+ * re-activate cancelled what was pending then). Both times are PostgreSQL's, so no clock skew between
+ * hosts enters the comparison.
+ */
+function fromJob(job: DeliverJob, webhook: CachedTarget | null | undefined): AttemptSubject | undefined {
+  const { carried, webhookId, departmentId } = job;
+  if (carried === undefined || webhookId === undefined || departmentId === undefined) return undefined;
+  const createdAt = new Date(carried.createdAt);
+  if (!webhook || !webhook.isActive || webhook.updatedAt >= createdAt) return undefined;
+  return {
+    id: job.deliveryId,
+    webhookId,
+    departmentId,
+    status: 'pending',
+    attempts: job.attempt - 1,
+    chainStart: carried.chainStart,
+    chain: job.chain ?? 0,
+    createdAt,
+    // dataBytes is read only for data left in PostgreSQL; this data is at hand.
+    event: { ...carried.event, departmentId, occurredAt: new Date(carried.event.timestamp), dataBytes: 0 },
+  };
+}
+
 /** The slot an attempt holds while its request is in flight. */
 interface Slot {
   departmentId: string;
@@ -48,8 +75,8 @@ export class DeliveryService {
   private readonly slots: AttemptSlots;
   private readonly bodies = new ByteBudget(BODY_BYTES_IN_FLIGHT);
   /**
-   * Attempts that start together read their deliveries, events and webhooks together: one query per
-   * batch, one batch at a time (as the attempt log). A batch that fails is read again id by id, so a
+   * Attempts that must read their deliveries (see fromJob) read them, with their events, together: one
+   * query per batch, one batch at a time (as the attempt log); their webhooks come from the cache. A batch that fails is read again id by id, so a
    * row that breaks the query fails its own attempt only.
    */
   private readonly loader = new MicroBatcher((ids: string[]) => this.load(ids), {
@@ -78,35 +105,36 @@ export class DeliveryService {
       slot = { departmentId: job.departmentId, webhookId: job.webhookId };
     }
     let result: SendResult;
-    let delivery: AttemptSubject;
+    let delivery: AttemptSubject | undefined;
     let errorOverride: AttemptErrorClass | null = null;
     try {
-      let loaded = await this.fromJob(job);
-      this.metrics.attemptSources.inc({ source: loaded ? 'job' : 'database' });
-      loaded ??= await this.loader.add(job.deliveryId);
-      if (loaded === undefined) return { kind: 'stale' };
-      delivery = loaded.delivery;
-      if (isStale(job, delivery)) return { kind: 'stale' };
-      if (slot === undefined) {
-        // A job queued before jobs named their webhook: its slot once the delivery says whose it is.
-        const refused = this.slots.tryAcquire(delivery.departmentId, delivery.webhookId);
-        if (refused !== null) return this.throttled(refused);
-        slot = { departmentId: delivery.departmentId, webhookId: delivery.webhookId };
+      let webhook = job.webhookId === undefined ? undefined : await this.webhook(job.webhookId);
+      delivery = fromJob(job, webhook);
+      this.metrics.attemptSources.inc({ source: delivery ? 'job' : 'database' });
+      if (delivery === undefined) {
+        delivery = await this.loader.add(job.deliveryId);
+        if (delivery === undefined || isStale(job, delivery)) return { kind: 'stale' };
+        if (slot === undefined) {
+          // A job queued before jobs named their webhook: its slot once the delivery says whose it is.
+          const refused = this.slots.tryAcquire(delivery.departmentId, delivery.webhookId);
+          if (refused !== null) return this.throttled(refused);
+          slot = { departmentId: delivery.departmentId, webhookId: delivery.webhookId };
+        }
       }
-      if (loaded.targetError !== null) {
-        this.metrics.recordItemFailure(
-          'decrypt',
-          `Delivery ${delivery.id}: webhook ${delivery.webhookId}'s secrets or headers cannot be decrypted`,
-          loaded.targetError,
-        );
-        result = sendResult({ errorMessage: "The webhook's signing secret or headers cannot be decrypted with the configured keys" });
-        errorOverride = 'undecryptable';
-      } else if (!loaded.target || !loaded.target.webhook.isActive) {
-        await this.db.repos.deliveries.cancel(delivery.id);
+      // A job that did not name its webhook: the cache, once the delivery says whose it is.
+      webhook ??= await this.webhook(delivery.webhookId);
+      // An inactive webhook's deliveries are cancelled, whether or not its secrets can be opened.
+      if (webhook === null || !webhook.isActive) {
+        await this.lifecycle.cancel(delivery.id);
         this.metrics.deliveries.inc({ status: 'cancelled' });
         return { kind: 'cancelled' };
+      }
+      if (webhook.target === null) {
+        this.metrics.recordItemFailure('decrypt', `Delivery ${delivery.id}: webhook ${delivery.webhookId}'s secrets or headers cannot be decrypted`, webhook.error);
+        result = sendResult({ errorMessage: "The webhook's signing secret or headers cannot be decrypted with the configured keys" });
+        errorOverride = 'undecryptable';
       } else {
-        const sent = await this.send(delivery, loaded.target);
+        const sent = await this.send(delivery, deliveryTargetAt(webhook.target, new Date()));
         if (sent === 'memory') return this.throttled('memory');
         if (sent === 'gone') return { kind: 'stale' };
         result = sent;
@@ -117,43 +145,16 @@ export class DeliveryService {
     return this.finish(job, delivery, result, errorOverride);
   }
 
-  /**
-   * The attempt from what its job carries and the cached webhook, with no read of PostgreSQL: its
-   * delivery is taken to be where the job says (the log write moves it only if it is, see
-   * recordOutcomes). Undefined when the delivery row must be read: a job without the facts (older, swept,
-   * recovered, a large event), a webhook deleted or inactive (the attempt then cancels the delivery), or
-   * one written since the delivery was created (a deactivate and re-activate cancelled what was pending
-   * then). Both times are PostgreSQL's, so no clock skew between hosts enters the comparison.
-   */
-  private async fromJob(job: DeliverJob): Promise<AttemptLoad | undefined> {
-    const { carried, webhookId, departmentId } = job;
-    if (carried === undefined || webhookId === undefined || departmentId === undefined) return undefined;
-    const cached = (await this.targets.get([webhookId])).get(webhookId);
-    const createdAt = new Date(carried.createdAt);
-    if (!cached || !cached.isActive || cached.updatedAt >= createdAt) return undefined;
-    const now = new Date();
-    return {
-      delivery: {
-        id: job.deliveryId,
-        webhookId,
-        departmentId,
-        status: 'pending',
-        attempts: job.attempt - 1,
-        chainStart: carried.chainStart,
-        chain: job.chain ?? 0,
-        createdAt,
-        event: { ...carried.event, departmentId, occurredAt: new Date(carried.event.timestamp), dataBytes: 0 },
-      },
-      target: cached.target === null ? null : deliveryTargetAt(cached.target, now),
-      targetError: cached.error,
-    };
+  /** The webhook as attempts send with it (the worker's cache), or null once deleted. */
+  private async webhook(id: string): Promise<CachedTarget | null> {
+    return (await this.targets.get([id])).get(id) ?? null;
   }
 
   /**
    * Builds the body within the worker's byte budget (a large event's data is read only once there is
    * room for it) and sends it. 'memory' when there is no room now; 'gone' when the event was purged.
    */
-  private async send(delivery: AttemptSubject, target: NonNullable<AttemptLoad['target']>): Promise<SendResult | 'memory' | 'gone'> {
+  private async send(delivery: AttemptSubject, target: DeliveryTarget): Promise<SendResult | 'memory' | 'gone'> {
     const inline = delivery.event.data === null ? null : JSON.stringify(toEnvelope({ ...delivery.event, data: delivery.event.data }));
     const bytes = inline?.length ?? delivery.event.dataBytes + ENVELOPE_BYTES;
     if (!this.bodies.tryAcquire(bytes)) return 'memory';
@@ -198,9 +199,9 @@ export class DeliveryService {
     return { kind: 'throttled', reason };
   }
 
-  /** Deliveries with their events, and their webhooks as they are now (URL, headers, secrets), for a batch. */
-  private async load(deliveryIds: string[]): Promise<(AttemptLoad | undefined)[]> {
-    const loaded = new Map((await this.db.repos.deliveries.findForAttempts(deliveryIds)).map((l) => [l.delivery.id, l]));
+  /** Deliveries with their events, for a batch. */
+  private async load(deliveryIds: string[]): Promise<(AttemptSubject | undefined)[]> {
+    const loaded = new Map((await this.db.repos.deliveries.findForAttempts(deliveryIds)).map((d) => [d.id, d]));
     return deliveryIds.map((id) => loaded.get(id));
   }
 }

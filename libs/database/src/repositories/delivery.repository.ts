@@ -1,9 +1,8 @@
 import { newId } from '@pollarix/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { DeliveryEntity, DeliveryStatus } from '../entities/delivery.entity';
 import { SWEEP_KEY, SweepCursor } from './sweep-cursor';
-import { DeliveryTarget, WebhookRepository, webhookTargetColumns, WebhookTargetRow } from './webhook.repository';
 
 /**
  * Delivery ids have the usual 22 characters after "msg_": 15 random ones (≈ 88 bits) drawn per event and
@@ -117,16 +116,6 @@ const toPendingJob = (row: PendingJobRow): PendingJob => ({
   departmentId: row.department_id,
 });
 
-/**
- * What an attempt starts from: its delivery and the webhook as it is now (null once deleted or inactive), or why
- * the webhook's sealed secrets or headers could not be opened (that delivery alone cannot be sent).
- */
-export interface AttemptLoad {
-  delivery: AttemptSubject;
-  target: DeliveryTarget | null;
-  targetError: string | null;
-}
-
 /** Events up to this size (as JSON text) come with a batch's attempt load; larger ones are read one by one, within the worker's byte budget. */
 export const INLINE_EVENT_BYTES = 64 * 1024;
 
@@ -159,10 +148,7 @@ const restartParams = (where: RestartFilter) => [
 ];
 
 export class DeliveryRepository {
-  constructor(
-    private readonly manager: EntityManager,
-    private readonly webhooks: WebhookRepository,
-  ) {}
+  constructor(private readonly manager: EntityManager) {}
 
   private get table() {
     return this.manager.getRepository(DeliveryEntity);
@@ -198,13 +184,12 @@ export class DeliveryRepository {
   }
 
   /**
-   * What attempts need, in one query: their deliveries, each with its event and its webhook as it is
-   * now (URL, headers, secrets). Deliveries that do not exist are absent. A webhook whose sealed
-   * columns cannot be opened fails its own deliveries (targetError), not the batch.
+   * What attempts need, in one query: their deliveries, each with its (immutable) event. Deliveries that
+   * do not exist are absent. The webhook an attempt sends to comes from the worker's cache.
    */
-  async findForAttempts(ids: string[], now = new Date()): Promise<AttemptLoad[]> {
+  async findForAttempts(ids: string[]): Promise<AttemptSubject[]> {
     if (ids.length === 0) return [];
-    const rows: (WebhookTargetRow & {
+    const rows: {
       delivery_id: string;
       event_id: string;
       webhook_id: string;
@@ -219,62 +204,39 @@ export class DeliveryRepository {
       occurred_at: Date;
       data_bytes: number;
       data: Record<string, unknown> | null;
-    })[] = await this.manager.query(
+    }[] = await this.manager.query(
       // An event's data comes once per batch, however many of its deliveries are in it, and only when
       // small: what a batch holds in memory is bounded by bytes, not by how large its events are.
       `SELECT d.id AS delivery_id, d.event_id, d.webhook_id, d.department_id AS delivery_department_id, d.status, d.attempts,
               d.chain_start, d.chain, d.created_at AS delivery_created_at,
               e.type, e.department_id AS event_department_id, e.occurred_at, size.data_bytes,
-              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 AND size.data_bytes <= $2 THEN e.data END AS data,
-              ${webhookTargetColumns('w')}
+              CASE WHEN row_number() OVER (PARTITION BY d.event_id) = 1 AND size.data_bytes <= $2 THEN e.data END AS data
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
-         LEFT JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.id = ANY($1)`,
       [[...new Set(ids)], INLINE_EVENT_BYTES],
     );
     const data = new Map<string, Record<string, unknown>>();
-    const targets = new Map<string, { target: DeliveryTarget | null; error: string | null }>();
-    for (const row of rows) {
-      if (row.data !== null) data.set(row.event_id, row.data);
-      if (row.id !== null && !targets.has(row.id)) targets.set(row.id, this.openTarget(row, now));
-    }
-    return rows.map((row) => {
-      const target = targets.get(row.webhook_id);
-      return {
-        delivery: {
-          id: row.delivery_id,
-          webhookId: row.webhook_id,
-          departmentId: row.delivery_department_id,
-          status: row.status,
-          attempts: row.attempts,
-          chainStart: row.chain_start,
-          chain: row.chain,
-          createdAt: row.delivery_created_at,
-          event: {
-            id: row.event_id,
-            type: row.type,
-            departmentId: row.event_department_id,
-            occurredAt: row.occurred_at,
-            data: data.get(row.event_id) ?? null,
-            dataBytes: row.data_bytes,
-          },
-        },
-        target: target?.target ?? null,
-        targetError: target?.error ?? null,
-      };
-    });
-  }
-
-  private openTarget(row: WebhookTargetRow, now: Date): { target: DeliveryTarget | null; error: string | null } {
-    // An inactive webhook's deliveries are cancelled, whether or not its secrets can be opened.
-    if (!row.isActive) return { target: null, error: null };
-    try {
-      return { target: this.webhooks.openTarget(row, now), error: null };
-    } catch (error) {
-      return { target: null, error: (error as Error).message };
-    }
+    for (const row of rows) if (row.data !== null) data.set(row.event_id, row.data);
+    return rows.map((row) => ({
+      id: row.delivery_id,
+      webhookId: row.webhook_id,
+      departmentId: row.delivery_department_id,
+      status: row.status,
+      attempts: row.attempts,
+      chainStart: row.chain_start,
+      chain: row.chain,
+      createdAt: row.delivery_created_at,
+      event: {
+        id: row.event_id,
+        type: row.type,
+        departmentId: row.event_department_id,
+        occurredAt: row.occurred_at,
+        data: data.get(row.event_id) ?? null,
+        dataBytes: row.data_bytes,
+      },
+    }));
   }
 
   /**
@@ -285,7 +247,7 @@ export class DeliveryRepository {
    * attempt was in flight counts and logs it, and stays cancelled. Returns the status after the write of
    * each delivery the outcomes moved (an outcome whose delivery is absent was stale: it changed nothing).
    */
-  async recordOutcomes(outcomes: AttemptOutcome[]): Promise<Map<string, DeliveryStatus>> {
+  async recordOutcomes(outcomes: AttemptOutcome[], recordable: readonly DeliveryStatus[]): Promise<Map<string, DeliveryStatus>> {
     if (outcomes.length === 0) return new Map();
     const moved: { id: string; status: DeliveryStatus }[] = await this.manager.query(
       `WITH v AS (
@@ -303,7 +265,7 @@ export class DeliveryRepository {
                 -- Due while pending, never otherwise (the check constraint): one odd outcome cannot fail the batch.
                 next_attempt_at = CASE WHEN d.status = 'pending' AND v.status = 'pending' THEN COALESCE(v.next_attempt_at, now()) END
            FROM v
-          WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.chain = v.chain AND d.status IN ('pending', 'cancelled')
+          WHERE d.id = v.delivery_id AND d.attempts = v.attempt - 1 AND d.chain = v.chain AND d.status = ANY($16)
          RETURNING d.id, d.status
        ), logged AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms, status_code, response_body,
@@ -336,19 +298,21 @@ export class DeliveryRepository {
         outcomes.map((o) => o.webhookId),
         outcomes.map((o) => o.responseContentType?.slice(0, 255) ?? null),
         outcomes.map((o) => o.chain),
+        recordable,
       ],
     );
     return new Map(moved.map((row) => [row.id, row.status]));
   }
 
-  /** Pending deliveries of a webhook become cancelled (deleted or deactivated). */
-  async cancelPendingForWebhook(webhookId: string): Promise<number> {
-    const result = await this.table.update({ webhookId, status: 'pending' }, { status: 'cancelled', nextAttemptAt: null });
+  /** A webhook's deliveries in one of `cancellable` become cancelled (it was deleted or deactivated). */
+  async cancelForWebhook(webhookId: string, cancellable: readonly DeliveryStatus[]): Promise<number> {
+    const result = await this.table.update({ webhookId, status: In([...cancellable]) }, { status: 'cancelled', nextAttemptAt: null });
     return result.affected ?? 0;
   }
 
-  async cancel(id: string): Promise<void> {
-    await this.table.update({ id, status: 'pending' }, { status: 'cancelled', nextAttemptAt: null });
+  /** One delivery becomes cancelled if it is in one of `cancellable`. */
+  async cancel(id: string, cancellable: readonly DeliveryStatus[]): Promise<void> {
+    await this.table.update({ id, status: In([...cancellable]) }, { status: 'cancelled', nextAttemptAt: null });
   }
 
   /** Newest first, keyset-paginated on (created_at, id). */

@@ -96,8 +96,8 @@ export type WebhookTargetRow = Pick<
   | 'previousSecretExpiresAt'
 >;
 
-/** The select list of a WebhookTargetRow from the webhooks table under `alias`, for raw queries (and joins). */
-export function webhookTargetColumns(alias: string): string {
+/** The select list of a WebhookTargetRow from the webhooks table under `alias`, for raw queries. */
+function webhookTargetColumns(alias: string): string {
   return [
     `${alias}.id`,
     `${alias}.department_id AS "departmentId"`,
@@ -118,9 +118,8 @@ export function webhookTargetColumns(alias: string): string {
 /**
  * Reads and writes webhooks (the API, test-send, and the worker's failing streaks and disabling); seals
  * header values and secrets on the way in.
- * The delivery repository also touches the table: its fan-out reads subscriptions, its attempt load
- * joins the columns named here (webhookTargetColumns, opened by openTarget), and its outcome write ends
- * failing streaks.
+ * The delivery and event repositories also touch the table: fan-out (at publish and the older release's)
+ * reads subscriptions, and the outcome write ends failing streaks.
  */
 export class WebhookRepository {
   constructor(
@@ -224,8 +223,8 @@ export class WebhookRepository {
     return row ? this.openTarget(row, now) : null;
   }
 
-  /** A delivery target from its sealed row (read here, or joined by the delivery repository's attempt load). */
-  openTarget(row: WebhookTargetRow, now = new Date()): DeliveryTarget {
+  /** A delivery target from its sealed row. */
+  private openTarget(row: WebhookTargetRow, now = new Date()): DeliveryTarget {
     return deliveryTargetAt(this.holdTarget(row, now), now);
   }
 
