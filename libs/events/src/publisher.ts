@@ -32,8 +32,8 @@ type PublishRequest = NewEvent[];
 type Committed = { inserted: Set<string>; attempts: ScheduledAttempt[] } | { conflict: EventIdConflictError };
 
 /** What an event's deliver jobs carry (small events only: CARRIED_EVENT_BYTES), or null. */
-function carriedFacts(event: NewEvent, createdAt: Date): CarriedDelivery | null {
-  if (JSON.stringify(event.data).length > CARRIED_EVENT_BYTES) return null;
+function carriedFacts(event: NewEvent & { dataJson: string }, createdAt: Date): CarriedDelivery | null {
+  if (event.dataJson.length > CARRIED_EVENT_BYTES) return null;
   return {
     chainStart: 0,
     createdAt: createdAt.toISOString(),
@@ -155,7 +155,8 @@ export class EventPublisher implements OnApplicationShutdown {
   private async commit(requests: PublishRequest[]): Promise<Committed[]> {
     const results = new Array<Committed>(requests.length);
     for (const round of commitRounds(requests)) {
-      const rows = round.flatMap(({ request }, group) => request.map((event) => ({ ...event, group })));
+      // The data as JSON once: the statement's parameter, and its size for what a job may carry.
+      const rows = round.flatMap(({ request }, group) => request.map((event) => ({ ...event, group, dataJson: JSON.stringify(event.data) })));
       const stored = await this.db.repos.events.insertWithDeliveries(rows);
       const byId = new Map(rows.map((e) => [e.id, e]));
       const attempts = new Map<number, ScheduledAttempt[]>();
