@@ -8,6 +8,12 @@ import { InjectRedis } from './redis.module';
  */
 export const WEBHOOKS_CHANGED_CHANNEL = 'pollarix:webhooks:changed';
 
+/**
+ * How long a cache of webhooks (the API's lists, the worker's targets) may serve what it read should an
+ * announcement be missed (Redis reconnecting); announced changes apply at once.
+ */
+export const WEBHOOK_CACHE_TTL_MS = 5_000;
+
 /** What a cache of webhooks hears from WebhookChanges. */
 export interface WebhookChangeListener {
   /** A webhook of this department was written (here or in another process). */

@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidationClock, ttlCache } from '@pollarix/common';
 import { Webhook } from '@pollarix/database';
-import { WebhookChanges } from '@pollarix/redis';
+import { WEBHOOK_CACHE_TTL_MS, WebhookChanges } from '@pollarix/redis';
 
-/** Bound on staleness should a change announcement be missed (Redis reconnecting). */
-export const WEBHOOK_LIST_TTL_MS = 5_000;
 const MAX_DEPARTMENTS = 5_000;
 
 /**
@@ -14,7 +12,7 @@ const MAX_DEPARTMENTS = 5_000;
  */
 @Injectable()
 export class WebhookListCache {
-  private readonly entries = ttlCache<string, Webhook[]>({ max: MAX_DEPARTMENTS, ttlMs: WEBHOOK_LIST_TTL_MS });
+  private readonly entries = ttlCache<string, Webhook[]>({ max: MAX_DEPARTMENTS, ttlMs: WEBHOOK_CACHE_TTL_MS });
   private readonly clock = new InvalidationClock<string>(MAX_DEPARTMENTS * 2);
 
   constructor(private readonly changes: WebhookChanges) {

@@ -1,14 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InvalidationClock, MicroBatcher, TtlCache, ttlCache } from '@pollarix/common';
 import { Database, WebhookTargetLoad } from '@pollarix/database';
-import { WebhookChanges } from '@pollarix/redis';
+import { WEBHOOK_CACHE_TTL_MS, WebhookChanges } from '@pollarix/redis';
 import { WorkerMetrics } from '../ops/worker-metrics';
 
-/**
- * How long a worker sends with a webhook as it read it, should the announcement of a change be missed
- * (Redis reconnecting); announced changes apply at once. As the API's WEBHOOK_LIST_TTL_MS.
- */
-export const WEBHOOK_TARGET_TTL_MS = 5_000;
 const MAX_TARGETS = 10_000;
 const MAX_LOAD_BATCH = 500;
 
@@ -20,7 +15,7 @@ const MAX_LOAD_BATCH = 500;
 export type CachedTarget = WebhookTargetLoad;
 
 export interface WebhookTargetsOptions {
-  /** Entry lifetime, WEBHOOK_TARGET_TTL_MS by default (tests make it short). */
+  /** Entry lifetime, WEBHOOK_CACHE_TTL_MS by default (tests make it short). */
   ttlMs?: number;
 }
 
@@ -51,7 +46,7 @@ export class WebhookTargets {
     private readonly metrics: WorkerMetrics,
     @Optional() @Inject(WEBHOOK_TARGETS_OPTIONS) options: WebhookTargetsOptions | null = null,
   ) {
-    this.entries = ttlCache<string, Entry>({ max: MAX_TARGETS, ttlMs: options?.ttlMs ?? WEBHOOK_TARGET_TTL_MS });
+    this.entries = ttlCache<string, Entry>({ max: MAX_TARGETS, ttlMs: options?.ttlMs ?? WEBHOOK_CACHE_TTL_MS });
     this.loader = new MicroBatcher(
       async (ids) => {
         const loads = await this.db.repos.webhooks.findTargets(ids);
