@@ -1,7 +1,6 @@
 import type { Database, HeldTarget, WebhookTargetLoad } from '@pollarix/database';
 import { deliveryTargetAt } from '@pollarix/database';
 import { WebhookChangeListener, WebhookChanges } from '@pollarix/redis';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WebhookTargets } from './webhook-targets';
 import { unscrapedWorkerMetrics } from '../ops/worker-metrics';
 
@@ -23,6 +22,11 @@ function row(id: string, departmentId: string, url = `https://example.com/${id}`
     previous: null,
   };
   return { id, departmentId, isActive: true, updatedAt: new Date(0), target: held, error: null };
+}
+
+/** Waits, turn by turn of the event loop, until `condition` holds (instead of sleeping a fixed time). */
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The cache over a stand-in repository (the webhooks in `table`) and a stand-in announcement. */
@@ -84,7 +88,7 @@ describe('WebhookTargets', () => {
     table.set('wh_a', row('wh_a', 'd1'));
     const release = hold();
     const callers = [targets.get(['wh_a']), targets.get(['wh_a'])];
-    await sleep(5);
+    await until(() => queries.length === 1);
     const late = targets.get(['wh_a']);
     release();
     const results = await Promise.all([...callers, late]);
@@ -121,7 +125,7 @@ describe('WebhookTargets', () => {
     table.set('wh_a', row('wh_a', 'd1', 'https://example.com/old'));
     const release = hold();
     const racing = targets.get(['wh_a']);
-    await sleep(5);
+    await until(() => queries.length === 1);
     table.set('wh_a', row('wh_a', 'd1', 'https://example.com/new'));
     change('d1');
     const later = targets.get(['wh_a']);
@@ -137,7 +141,7 @@ describe('WebhookTargets', () => {
     table.set('wh_a', row('wh_a', 'd1'));
     const release = hold();
     const racing = targets.get(['wh_a']);
-    await sleep(5);
+    await until(() => queries.length === 1);
     change('d2');
     release();
     await racing;
@@ -149,9 +153,8 @@ describe('WebhookTargets', () => {
     const { table, queries, targets } = setup(50);
     table.set('wh_a', row('wh_a', 'd1'));
     await targets.get(['wh_a']);
-    await sleep(80);
-    await targets.get(['wh_a']);
-    expect(queries).toHaveLength(2);
+    // Read again once the entry has outlived its 50 ms.
+    await until(async () => (await targets.get(['wh_a']), queries.length === 2));
   });
 
   it('keeps an undecryptable webhook with its error, beside the others', async () => {
