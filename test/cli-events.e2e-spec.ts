@@ -47,6 +47,10 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
   }
 
   describe('event publish', () => {
+    /** `event publish` of a SURVEY_COMPLETED event with `data`, and any further options. */
+    const publish = (department: string, data: object, ...options: string[]) =>
+      cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(data), ...options]);
+
     /** The event's deliveries' ids (one per subscribed webhook, stored with it). */
     const deliveriesOf = async (eventId: string) =>
       (await dataSource.query<{ id: string }[]>(`SELECT id FROM deliveries WHERE event_id = $1`, [eventId])).map((row) => row.id);
@@ -55,20 +59,7 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const department = uniqueName('dept_cli_evt');
       await webhookIn(department);
       const id = uniqueName('evt_cli');
-      const result = await cli([
-        'event',
-        'publish',
-        '--department',
-        department,
-        '--type',
-        'SURVEY_COMPLETED',
-        '--data',
-        JSON.stringify(surveyCompleted),
-        '--id',
-        id,
-        '--timestamp',
-        '2026-11-26T10:00:00Z',
-      ]);
+      const result = await publish(department, surveyCompleted, '--id', id, '--timestamp', '2026-11-26T10:00:00Z');
       expect(result).toMatchObject({ code: 0 });
       expect(JSON.parse(result.stdout)).toEqual({
         id,
@@ -90,24 +81,13 @@ describe('CLI: event publish and webhook recover (built: dist/apps/cli/main.js)'
       const department = uniqueName('dept_cli_evt');
       await webhookIn(department);
       const id = uniqueName('evt_cli');
-      const first = await cli(['event', 'publish', '--department', department, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(surveyCompleted), '--id', id]);
+      const first = await publish(department, surveyCompleted, '--id', id);
       expect(first.code).toBe(0);
       // With the first attempt's job gone, any job the repeat adds would show.
       const [delivery] = await deliveriesOf(id);
       await deliveries.remove(deliverJobId(delivery, 1));
 
-      const again = await cli([
-        'event',
-        'publish',
-        '--department',
-        department,
-        '--type',
-        'SURVEY_COMPLETED',
-        '--data',
-        JSON.stringify({ ...surveyCompleted, surveyId: 'srv_other' }),
-        '--id',
-        id,
-      ]);
+      const again = await publish(department, { ...surveyCompleted, surveyId: 'srv_other' }, '--id', id);
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toEqual(JSON.parse(first.stdout));
       const rows = await eventRows('department_id', department);
