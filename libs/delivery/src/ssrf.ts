@@ -39,10 +39,9 @@ const IPV4_BLOCKED = [
   v4('240.0.0.0/4', 'reserved'),
 ] as const;
 
-// Ranges that embed an IPv4 address: the verdict is that of the embedded address.
+// Ranges that embed an IPv4 address at a known place: the verdict is that of the embedded address.
 const IPV4_MAPPED = ipaddr.IPv6.parseCIDR('::ffff:0:0/96');
 const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
-const NAT64_LOCAL_USE = ipaddr.IPv6.parseCIDR('64:ff9b:1::/48');
 const SIX_TO_FOUR = ipaddr.IPv6.parseCIDR('2002::/16');
 
 const IPV6_BLOCKED = [
@@ -51,7 +50,14 @@ const IPV6_BLOCKED = [
   v6('fd00:ec2::254/128', 'metadata'),
   // Deprecated IPv4-compatible addresses (::a.b.c.d): no legitimate receiver uses them.
   v6('::/96', 'reserved'),
+  // RFC 8215 local-use NAT64: the operator picks the prefix length (/48 to /96) and so where the IPv4
+  // address sits, and its translator serves the operator's own network; no decoding can be trusted.
+  v6('64:ff9b:1::/48', 'reserved'),
   v6('100::/64', 'reserved'),
+  // Teredo: the client's IPv4 address is hidden (inverted) in the last bits and the server's sits in
+  // bits 32-63; a relay would carry the request to either, so the whole prefix is refused.
+  v6('2001::/32', 'reserved'),
+  v6('2001:2::/48', 'benchmarking'),
   v6('2001:db8::/32', 'documentation'),
   v6('3fff::/20', 'documentation'),
   v6('5f00::/16', 'reserved'),
@@ -79,9 +85,7 @@ function embeddedV4(high: number, low: number): ipaddr.IPv4 {
 function classifyV6(address: ipaddr.IPv6): BlockReason | null {
   const parts = address.parts;
   if (address.match(IPV4_MAPPED[0], IPV4_MAPPED[1])) return classifyV4(address.toIPv4Address());
-  if (address.match(NAT64_WELL_KNOWN[0], NAT64_WELL_KNOWN[1]) || address.match(NAT64_LOCAL_USE[0], NAT64_LOCAL_USE[1])) {
-    return classifyV4(embeddedV4(parts[6], parts[7]));
-  }
+  if (address.match(NAT64_WELL_KNOWN[0], NAT64_WELL_KNOWN[1])) return classifyV4(embeddedV4(parts[6], parts[7]));
   if (address.match(SIX_TO_FOUR[0], SIX_TO_FOUR[1])) return classifyV4(embeddedV4(parts[1], parts[2]));
   for (const [range, reason] of IPV6_BLOCKED) {
     if (address.match(range[0], range[1])) return reason;
