@@ -5,7 +5,16 @@ import { BlockReason, classifyAddress } from './ssrf';
 
 export const BLOCKED_DESTINATION_CODE = 'ERR_BLOCKED_DESTINATION';
 
-/** Thrown from the connection layer when a destination is refused; the sender maps it to 'blocked_destination'. */
+/**
+ * What customers read of a refused destination (delivery log, test-send). Never the address: which
+ * internal address a name resolves to is for operators, who find it in the logs.
+ */
+export const BLOCKED_DESTINATION_MESSAGE = 'The destination resolves to an address that is not allowed';
+
+/**
+ * Thrown from the connection layer when a destination is refused; the sender maps it to 'blocked_destination'.
+ * Its message names the address, for operators' logs.
+ */
 export class BlockedDestinationError extends Error {
   // A `code` like Node's own errors, so generic error handling can recognise it in a cause chain.
   readonly code = BLOCKED_DESTINATION_CODE;

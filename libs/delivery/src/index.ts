@@ -1,4 +1,5 @@
 export * from './ssrf';
+export * from './custom-headers';
 export * from './signer';
 export * from './guarded-connect';
 export * from './delivery-resolver';

@@ -176,6 +176,40 @@ describe('WebhookSender', () => {
       expect(headers['content-length']).toBe(String(Buffer.byteLength('{"type":"ping"}')));
     });
 
+    it('leaves out stored headers that cannot be sent, in any case, and still delivers', async () => {
+      const target = await receiver();
+      const forbidden = {
+        Expect: '100-continue',
+        UPGRADE: 'websocket',
+        'Keep-Alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        Connection: 'close, x-custom',
+        'Content-Length': '1',
+        Host: 'internal.example',
+        TE: 'trailers',
+        Trailer: 'x-sum',
+        'Proxy-Authorization': 'Basic eDp5',
+        'Bad Name': 'x',
+        'X-Newline': 'a\r\nX-Injected: 1',
+      };
+      const result = await sender(true).send(request(target.url(), { headers: { 'X-Custom': 'kept', ...forbidden } }));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, droppedHeaders: Object.keys(forbidden) });
+      const { headers } = target.received[0];
+      expect(headers['x-custom']).toBe('kept');
+      expect(headers.host).toBe(`127.0.0.1:${target.port}`);
+      for (const name of ['expect', 'upgrade', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'proxy-authorization', 'x-injected', 'x-newline']) {
+        expect([name, headers[name]]).toEqual([name, undefined]);
+      }
+      expect(target.received[0].body).toBe('{"type":"ping"}');
+    });
+
+    it('reports no dropped headers when every custom header is sendable', async () => {
+      const target = await receiver();
+      const result = await sender(true).send(request(target.url(), { headers: { 'X-Custom': 'kept', Proxy: 'not-a-prefix-match' } }));
+      expect(result.ok).toBe(true);
+      expect(result).not.toHaveProperty('droppedHeaders');
+    });
+
     it('reports a 500 as a failed attempt with the status and body', async () => {
       const target = await receiver((_req, res) => res.writeHead(500).end('boom'));
       const result = await sender(true).send(request(target.url()));
@@ -465,10 +499,19 @@ describe('WebhookSender', () => {
       ['http://10.0.0.1/hook', 'private'],
       ['http://[fd00:ec2::254]/', 'metadata'],
       ['http://[64:ff9b::a9fe:a9fe]/', 'metadata'],
+      ['http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', 'reserved'],
+      ['http://[64:ff9b:1::808:808]/', 'reserved'],
     ])('refuses %s before connecting (%s)', async (url, reason) => {
       // Only ever run with the guard on: these addresses must never actually be contacted.
       const result = await sender(false).send(request(url, { timeoutMs: 30_000 }));
-      expect(result).toMatchObject({ ok: false, statusCode: null, error: 'blocked_destination', blockedReason: reason });
+      expect(result).toMatchObject({
+        ok: false,
+        statusCode: null,
+        error: 'blocked_destination',
+        blockedReason: reason,
+        errorMessage: 'The destination resolves to an address that is not allowed',
+      });
+      expect(result.blockedAddress).toBe(new URL(url).hostname.replace(/^\[|\]$/g, ''));
       // A connection attempt to these (unroutable here) addresses would wait for the 30 s timeout; the
       // bound is generous for a busy machine and still far from that.
       expect(result.durationMs).toBeLessThan(5_000);
@@ -477,8 +520,9 @@ describe('WebhookSender', () => {
     it('refuses a name that resolves to loopback, checking the resolved address', async () => {
       const target = await receiver();
       const result = await sender(false, fakeResolver({ 'receiver.test': ['127.0.0.1'] })).send(request(`http://receiver.test:${target.port}/`));
-      expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback' });
-      expect(result.errorMessage).toBe('Blocked destination receiver.test resolves to 127.0.0.1 (loopback)');
+      expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback', blockedAddress: '127.0.0.1' });
+      // Customers read the message: it says what happened, not which internal address the name has.
+      expect(result.errorMessage).toBe('The destination resolves to an address that is not allowed');
       expect(target.hits).toBe(0);
     });
 
@@ -486,7 +530,8 @@ describe('WebhookSender', () => {
       const target = await receiver();
       const resolver = fakeResolver({ 'mixed.test': ['93.184.216.34', '::ffff:127.0.0.1'] });
       const result = await sender(false, resolver).send(request(`http://mixed.test:${target.port}/`));
-      expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback' });
+      expect(result).toMatchObject({ error: 'blocked_destination', blockedReason: 'loopback', blockedAddress: '::ffff:127.0.0.1' });
+      expect(result.errorMessage).not.toMatch(/127\.0\.0\.1|::ffff|93\.184/);
       expect(target.hits).toBe(0);
     });
 

@@ -1,9 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, Dispatcher } from 'undici';
-import { AddressPolicy, allowAll, BLOCKED_DESTINATION_CODE, BlockedDestinationError, blockNonPublic, createGuardedConnector, Resolver } from './guarded-connect';
+import { sendableHeaders } from './custom-headers';
+import {
+  AddressPolicy,
+  allowAll,
+  BLOCKED_DESTINATION_CODE,
+  BLOCKED_DESTINATION_MESSAGE,
+  BlockedDestinationError,
+  blockNonPublic,
+  createGuardedConnector,
+  Resolver,
+} from './guarded-connect';
 import { createDeliveryResolver } from './delivery-resolver';
 import { loggableText, truncateText } from './loggable-text';
-import { BlockReason, literalHostAddress } from './ssrf';
+import { literalHostAddress } from './ssrf';
 
 export interface SendRequest {
   url: string;
@@ -43,12 +53,19 @@ export interface SendResult {
   responseContentType: string | null;
   /** Why the attempt failed without a usable response (also set if the body read failed after the status). */
   error: AttemptError | null;
-  /** Human text such as "connect ECONNREFUSED 127.0.0.1:9" or "HTTP 500", as loggableText; never contains header values. */
+  /**
+   * Human text such as "connect ECONNREFUSED 127.0.0.1:9" or "HTTP 500", as loggableText; never contains
+   * header values, nor the address of a blocked destination (customers read it).
+   */
   errorMessage: string | null;
   /** Parsed Retry-After of a 429 or 503 response, else null. */
   retryAfterMs: number | null;
   /** The BlockReason when error is 'blocked_destination'. */
   blockedReason?: string;
+  /** The refused address when error is 'blocked_destination': for operators' logs only, never for customers. */
+  blockedAddress?: string;
+  /** Custom headers left out because they cannot be sent (see sendableHeaders); absent when none were. */
+  droppedHeaders?: string[];
 }
 
 /** A SendResult: no answer and no error unless `fields` say otherwise. */
@@ -138,9 +155,18 @@ function errorChain(error: unknown): ErrorLike[] {
   return chain;
 }
 
-function blockedReasonOf(chain: ErrorLike[]): BlockReason | undefined {
-  const blocked = chain.find((e) => e instanceof BlockedDestinationError || e.code === BLOCKED_DESTINATION_CODE);
-  return blocked === undefined ? undefined : (blocked as Partial<BlockedDestinationError>).reason;
+/** What a result says of a refused destination: the fixed text for customers, the address for operators. */
+function blockedFields(blocked: Partial<Pick<BlockedDestinationError, 'address' | 'reason'>>): Partial<SendResult> {
+  return {
+    error: 'blocked_destination',
+    errorMessage: BLOCKED_DESTINATION_MESSAGE,
+    ...(blocked.reason === undefined ? {} : { blockedReason: blocked.reason }),
+    ...(blocked.address === undefined ? {} : { blockedAddress: blocked.address }),
+  };
+}
+
+function blockedErrorOf(chain: ErrorLike[]): Partial<BlockedDestinationError> | undefined {
+  return chain.find((e) => e instanceof BlockedDestinationError || e.code === BLOCKED_DESTINATION_CODE) as Partial<BlockedDestinationError> | undefined;
 }
 
 const CODE_TO_ERROR: ReadonlyMap<string, AttemptError> = new Map<string, AttemptError>([
@@ -299,7 +325,10 @@ export class WebhookSender {
 
   async send(request: SendRequest): Promise<SendResult> {
     const started = performance.now();
-    const result = (fields: Partial<SendResult>): SendResult => sendResult({ durationMs: Math.round(performance.now() - started), ...fields });
+    // A stored header undici would refuse (or a customer could smuggle with) must not fail every attempt.
+    const { headers: custom, dropped } = sendableHeaders(request.headers);
+    const result = (fields: Partial<SendResult>): SendResult =>
+      sendResult({ durationMs: Math.round(performance.now() - started), ...fields, ...(dropped.length > 0 ? { droppedHeaders: dropped } : {}) });
 
     let url: URL;
     try {
@@ -313,13 +342,10 @@ export class WebhookSender {
     // The connector would refuse it too; refusing here is quicker and reports without a pool round trip.
     const literal = literalHostAddress(url);
     const literalReason = literal === null ? null : this.policy(literal);
-    if (literal !== null && literalReason !== null) {
-      const blocked = new BlockedDestinationError(literal, literal, literalReason);
-      return result({ error: 'blocked_destination', errorMessage: blocked.message, blockedReason: literalReason });
-    }
+    if (literal !== null && literalReason !== null) return result(blockedFields({ address: literal, reason: literalReason }));
 
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
+    for (const [name, value] of Object.entries(custom)) {
       const lower = name.toLowerCase();
       if (lower !== 'content-type' && lower !== 'user-agent') headers[name] = value;
     }
@@ -360,14 +386,14 @@ export class WebhookSender {
         retryAfterMs: retryAfterHeader === undefined ? null : parseRetryAfter(retryAfterHeader, new Date()),
       });
     } catch (error) {
+      const blocked = blockedErrorOf(errorChain(error));
       let attemptError = classifyAttemptError(error);
       let message = loggableErrorMessage(error, request.headers);
       // Our own timer is the only thing that aborts, whatever error type undici surfaces for it.
-      if (attemptError !== 'blocked_destination' && controller.signal.aborted) {
+      if (blocked === undefined && controller.signal.aborted) {
         attemptError = 'timeout';
         message = `Timed out after ${request.timeoutMs} ms${response === undefined ? '' : ' reading the response body'}`;
       }
-      const blockedReason = blockedReasonOf(errorChain(error));
       return result({
         statusCode: response?.statusCode ?? null,
         responseBody: loggableText(Buffer.concat(sink.chunks)),
@@ -375,7 +401,7 @@ export class WebhookSender {
         responseContentType: response === undefined ? null : contentTypeOf(response.headers),
         error: attemptError,
         errorMessage: message,
-        ...(blockedReason === undefined ? {} : { blockedReason }),
+        ...(blocked === undefined ? {} : blockedFields(blocked)),
       });
     } finally {
       clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppError, ErrorCode, newId } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { Database } from '@pollarix/database';
@@ -9,6 +9,8 @@ import { WebhooksService, webhookNotFound } from './webhooks.service';
 /** Sends a WEBHOOK_TEST event now, with the sender, timeout and SSRF rules of real deliveries. */
 @Injectable()
 export class TestSendService {
+  private readonly logger = new Logger(TestSendService.name);
+
   constructor(
     private readonly db: Database,
     private readonly config: AppConfig,
@@ -46,13 +48,23 @@ export class TestSendService {
       timeoutMs: this.config.deliveryTimeoutMs,
     });
     if (result.ok) return { delivered: true, statusCode: result.statusCode!, durationMs: result.durationMs };
+    if (result.error === 'blocked_destination') {
+      // The customer is told it is refused; which internal address the name resolves to is for operators.
+      this.logger.warn({
+        msg: 'test-send to a blocked destination',
+        departmentId,
+        host: new URL(dto.url).hostname,
+        blockedAddress: result.blockedAddress,
+        blockedReason: result.blockedReason,
+      });
+    }
     throw failure(result);
   }
 }
 
 function failure(result: SendResult): AppError {
   if (result.error === 'blocked_destination') {
-    return AppError.field(ErrorCode.BlockedDestination, ['body', 'url'], `Destination is not allowed: ${result.errorMessage}`);
+    return AppError.field(ErrorCode.BlockedDestination, ['body', 'url'], result.errorMessage ?? 'The destination is not allowed');
   }
   const msg = result.error === null ? `Receiver answered HTTP ${result.statusCode} (a 2xx is required)` : `Delivery failed (${result.error}): ${result.errorMessage}`;
   return new AppError(ErrorCode.DeliveryFailed, msg);

@@ -189,7 +189,10 @@ export class DeliveryService {
       ...outcome,
       departmentId: delivery.departmentId,
       outcome: decision.gone ? 'gone' : decision.status === 'succeeded' ? 'success' : decision.status === 'failed' ? 'failed' : 'retry',
+      blockedAddress: result.blockedAddress,
+      blockedReason: result.blockedReason,
     });
+    if (result.droppedHeaders !== undefined) this.metrics.noticeDroppedHeaders(delivery.departmentId, delivery.webhookId, result.droppedHeaders);
     if (!(await this.lifecycle.recordAttempt(settled, delivery))) return { kind: 'stale' };
     return { kind: 'attempted', next: settled.next };
   }

@@ -11,6 +11,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export type AttemptReport = Pick<AttemptOutcome, 'deliveryId' | 'webhookId' | 'attempt' | 'statusCode' | 'durationMs' | 'error' | 'status'> & {
   departmentId: string;
   outcome: 'success' | 'retry' | 'failed' | 'gone';
+  /** A blocked_destination's refused address and why (SendResult): operators see it here, customers never. */
+  blockedAddress?: string;
+  blockedReason?: string;
 };
 
 const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
@@ -31,6 +34,8 @@ const QUEUE_COUNT_TIMEOUT_MS = 2000;
 export class WorkerMetrics {
   private readonly attemptLog = new Logger('DeliveryAttempt');
   private readonly batchLog = new Logger('DeliveryBatch');
+  /** Webhooks whose unsendable stored headers were already reported (see noticeDroppedHeaders). */
+  private readonly droppedHeadersNoticed = new Set<string>();
   readonly registry = new Registry();
   readonly attempts = new Counter({
     name: 'pollarix_delivery_attempts_total',
@@ -150,9 +155,20 @@ export class WorkerMetrics {
       durationMs: report.durationMs,
       error: report.error,
       deliveryStatus: report.status,
+      ...(report.blockedAddress === undefined ? {} : { blockedAddress: report.blockedAddress, blockedReason: report.blockedReason }),
     };
     if (report.outcome === 'failed' || report.outcome === 'gone') this.attemptLog.warn(line);
     else this.attemptLog.log(line);
+  }
+
+  /**
+   * A webhook stored with headers the sender leaves out (sendableHeaders): said once per webhook and
+   * process, with the names only (values may be credentials), so operators can have them removed.
+   */
+  noticeDroppedHeaders(departmentId: string, webhookId: string, names: readonly string[]): void {
+    if (this.droppedHeadersNoticed.has(webhookId)) return;
+    this.droppedHeadersNoticed.add(webhookId);
+    this.attemptLog.warn({ msg: 'stored custom headers left out: they cannot be sent', departmentId, webhookId, droppedHeaders: names });
   }
 }
 

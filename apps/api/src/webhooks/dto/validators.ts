@@ -1,17 +1,13 @@
 import { SUBSCRIBABLE_EVENT_TYPES } from '@pollarix/events';
 import { UNPROCESSABLE } from '@pollarix/common';
+import { isReservedHeader, isTransportHeader, isValidHeaderName, isValidHeaderValue } from '@pollarix/delivery';
 import { ValidationArguments, ValidationOptions, registerDecorator } from 'class-validator';
 
 export const MAX_URL_LENGTH = 2048;
 export const MAX_HEADERS = 20;
 export const MAX_HEADER_VALUE_LENGTH = 4096;
 export const MAX_NAME_LENGTH = 100;
-
-const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'connection', 'transfer-encoding', 'user-agent']);
-// RFC 9110 token characters.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-// Visible ASCII, spaces and tabs, and obs-text; no CR, LF or other controls (header injection).
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const MAX_HEADER_NAME_LENGTH = 256;
 
 function parseAbsoluteUrl(value: unknown): URL | null {
   if (typeof value !== 'string') return null;
@@ -82,15 +78,16 @@ export function headerProblem(value: unknown): string | null {
   const seen = new Set<string>();
   for (const [name, headerValue] of list) {
     const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name)) return `Invalid header name "${name.slice(0, 100)}"`;
-    if (RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-')) return `Header "${name}" is reserved`;
+    if (name.length > MAX_HEADER_NAME_LENGTH || !isValidHeaderName(name)) return `Invalid header name "${name.slice(0, 100)}"`;
+    if (isTransportHeader(name)) return `Header "${name}" is reserved: it controls the HTTP connection or the message's framing`;
+    if (isReservedHeader(name)) return `Header "${name}" is reserved: the service sets it on every delivery`;
     if (seen.has(lower)) return `Header "${name}" is given more than once`;
     seen.add(lower);
     if (typeof headerValue === 'string') {
       if (headerValue.length > MAX_HEADER_VALUE_LENGTH) {
         return `Value of header "${name}" is longer than ${MAX_HEADER_VALUE_LENGTH} characters`;
       }
-      if (!HEADER_VALUE.test(headerValue)) return `Value of header "${name}" contains forbidden characters`;
+      if (!isValidHeaderValue(headerValue)) return `Value of header "${name}" contains forbidden characters`;
     }
   }
   return null;

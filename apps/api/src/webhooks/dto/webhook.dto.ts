@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { UNPROCESSABLE } from '@pollarix/common';
+import { RESERVED_HEADER_NAMES, RESERVED_HEADER_PREFIXES } from '@pollarix/delivery';
 import { SUBSCRIBABLE_EVENT_TYPES } from '@pollarix/events';
 import { ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsDefined, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import {
@@ -15,7 +16,10 @@ import {
   NotBlank,
 } from './validators';
 
-const HEADERS_DESCRIPTION = `Custom HTTP headers sent with every delivery (at most ${MAX_HEADERS}; values up to 4096 characters; not host, content-type, content-length, connection, transfer-encoding, user-agent or webhook-*). Encrypted at rest.`;
+const HEADERS_DESCRIPTION = `Custom HTTP headers sent with every delivery (at most ${MAX_HEADERS}; values up to 4096 characters; not ${[
+  ...RESERVED_HEADER_NAMES,
+  ...RESERVED_HEADER_PREFIXES.map((prefix) => `${prefix}*`),
+].join(', ')}, in any case). Encrypted at rest.`;
 
 /** A destination URL: absolute (else 400), http(s) and at most 2048 characters (else 422). */
 function UrlField(): PropertyDecorator {
