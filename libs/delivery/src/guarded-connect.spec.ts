@@ -39,6 +39,10 @@ describe('createGuardedLookup', () => {
     [['93.184.216.34', '10.1.2.3'], '10.1.2.3', 'private'],
     [['2606:4700:4700::1111', '::ffff:169.254.169.254'], '::ffff:169.254.169.254', 'metadata'],
     [['64:ff9b::7f00:1'], '64:ff9b::7f00:1', 'loopback'],
+    // Connect-time, for names: Teredo and local-use NAT64 whatever they embed, 6to4 around a private address.
+    [['2001:0:4136:e378:8000:63bf:3fff:fdd2'], '2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'],
+    [['2606:4700:4700::1111', '64:ff9b:1::808:808'], '64:ff9b:1::808:808', 'reserved'],
+    [['2002:a00:1::1'], '2002:a00:1::1', 'private'],
   ])('refuses %j because of %s (%s)', async (addresses, address, reason) => {
     for (const all of [true, false]) {
       const { error } = await runLookup(answers(...addresses), all);
@@ -113,6 +117,11 @@ describe('createGuardedConnector', () => {
     expect(error).toBeInstanceOf(BlockedDestinationError);
     expect(error).toMatchObject({ reason: 'loopback' });
     expect(connections).toBe(before);
+  });
+
+  it.each(['2001::1', '64:ff9b:1::7f00:1'])('refuses the literal %s at connect time too', async (hostname) => {
+    const { error } = await connect(blockNonPublic, hostname);
+    expect(error).toMatchObject({ reason: 'reserved', address: hostname });
   });
 
   it('connects to an IP literal the policy allows', async () => {
