@@ -144,8 +144,23 @@ describe('operations on the API', () => {
       }
     });
 
-    it('shows the deliveries and events queues, read-only, to an admin token (bearer or session cookie)', async () => {
-      const admin = await api.token([dept], ['admin']);
+    it("answers 403 to a department's own admin token, in both departments, which keep their own API", async () => {
+      // The dashboard shows every department's jobs: admin over one department is not enough.
+      const other = uniqueDepartment('ops-other');
+      const departmentAdmins = [await api.token([dept], ['admin']), await api.token([other], ['admin']), await api.token([dept, other], ['admin'])];
+      const readOnlyEverywhere = await api.token(['*'], ['webhooks:read', 'webhooks:write', 'events:publish']);
+      for (const t of [...departmentAdmins, readOnlyEverywhere]) {
+        for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/api/queues/deliveries']) {
+          expectError(await call(api.baseUrl, 'GET', path, { token: t }), 403, 'forbidden');
+        }
+      }
+      // Refused at the dashboard only: each admin still manages its own department.
+      expect((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/`, { token: departmentAdmins[0] })).status).toBe(200);
+      expect((await call(api.baseUrl, 'GET', `/department/${other}/webhook/`, { token: departmentAdmins[1] })).status).toBe(200);
+    });
+
+    it('shows the deliveries and events queues, read-only, to an admin token for every department (bearer or session cookie)', async () => {
+      const admin = await api.token(['*'], ['admin']);
       const page = await fetch(`${api.baseUrl}/admin/queues`, { headers: { authorization: `Bearer ${admin}` } });
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
@@ -171,6 +186,8 @@ describe('operations on the API', () => {
       const adminCookie = await login(admin);
       expect((await fetch(`${api.baseUrl}/admin/queues`, { headers: { cookie: adminCookie } })).status).toBe(200);
       expectError(await call(api.baseUrl, 'GET', '/admin/queues', { headers: { cookie: await login(token) } }), 403, 'forbidden');
+      const departmentAdminCookie = await login(await api.token([dept], ['admin']));
+      expectError(await call(api.baseUrl, 'GET', '/admin/queues', { headers: { cookie: departmentAdminCookie } }), 403, 'forbidden');
       // Read-only: a write is refused even to an admin (with the session's CSRF token).
       const csrf = /pollarix_csrf=([^;]+)/.exec(adminCookie)![1];
       const retry = await fetch(`${api.baseUrl}/admin/queues/api/queues/deliveries/retry/failed`, {
