@@ -19,7 +19,7 @@ describe('operations on the API', () => {
   });
 
   const metricsText = async (): Promise<string> => {
-    const res = await fetch(`${api.baseUrl}/metrics`);
+    const res = await fetch(`${api.metricsUrl}/metrics`);
     expect(res.status).toBe(200);
     return res.text();
   };
@@ -52,8 +52,30 @@ describe('operations on the API', () => {
   });
 
   describe('/metrics', () => {
-    it('serves the API families and the pollarix_api_ process defaults as Prometheus text, without auth', async () => {
-      const res = await fetch(`${api.baseUrl}/metrics`);
+    it('is not on the public port: 404 in the error format, with or without credentials, and counted like any request', async () => {
+      const admin = await api.token(['*'], ['admin']);
+      for (const res of [await call(api.baseUrl, 'GET', '/metrics'), await call(api.baseUrl, 'GET', '/metrics', { token: admin })]) {
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual({ status: 404, detail: [{ msg: expect.any(String), type: 'not_found' }] });
+        expect(res.headers.get('ratelimit-limit')).not.toBeNull();
+      }
+      expect(api.metricsUrl).not.toBe(api.baseUrl);
+    });
+
+    it('serves only GET /metrics on its internal port', async () => {
+      for (const [method, path] of [
+        ['GET', '/'],
+        ['GET', '/health/ready'],
+        ['GET', `/department/${dept}/webhook/`],
+        ['POST', '/metrics'],
+      ]) {
+        const res = await call(api.metricsUrl, method, path, { token });
+        expect([res.status, res.body]).toEqual([404, { status: 404, detail: [{ msg: `No route for ${method} ${path}`, type: 'not_found' }] }]);
+      }
+    });
+
+    it('serves the API families and the pollarix_api_ process defaults as Prometheus text on its own port, without auth', async () => {
+      const res = await fetch(`${api.metricsUrl}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; .*version=0\.0\.4/);
       expect(res.headers.get('ratelimit-limit')).toBeNull();

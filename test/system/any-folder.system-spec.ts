@@ -55,7 +55,7 @@ function newcomerEnv(port: number): NodeJS.ProcessEnv {
     if (/^(npm_|DATABASE_URL|REDIS_URL|DATA_DIR|DEV_|SECRETS_ENCRYPTION_KEY|NODE_ENV|DELIVERY_|TEST_)/.test(name)) continue;
     env[name] = value;
   }
-  return { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  return { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_HTTP_PORT: '0', API_METRICS_PORT: '0', LOG_LEVEL: 'warn' };
 }
 
 async function npmStart(clone: Clone): Promise<Started> {
