@@ -16,6 +16,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY deploy/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 USER node
-EXPOSE 3000 9464
+EXPOSE 3000 9464 9465
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["api"]

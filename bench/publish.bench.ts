@@ -90,7 +90,7 @@ async function run(ctx: Context): Promise<void> {
     'api',
     process.execPath,
     [resolve(ROOT, 'dist', 'apps', 'api', 'main.js')],
-    { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    { ...env, PORT: String(port), HOST: '127.0.0.1', API_METRICS_PORT: '0' },
     'listening on',
     60_000,
   );

@@ -117,8 +117,8 @@ interface ScrapeConfig {
 }
 const prometheus = parseYaml(read('deploy/prometheus/prometheus.yml')) as { rule_files?: string[]; scrape_configs: ScrapeConfig[] };
 const JOBS = { api: 'pollarix-api', worker: 'pollarix-worker' };
-/** Where each app serves /metrics (SPEC §3 defaults). */
-const METRICS_PORT = { api: { variable: 'PORT', defaultPort: 3000 }, worker: { variable: 'WORKER_HTTP_PORT', defaultPort: 9464 } };
+/** Where each app serves /metrics (SPEC §3 defaults): internal ports, the API's apart from its public PORT. */
+const METRICS_PORT = { api: { variable: 'API_METRICS_PORT', defaultPort: 9465 }, worker: { variable: 'WORKER_HTTP_PORT', defaultPort: 9464 } };
 const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, { profiles?: string[]; volumes?: string[]; environment?: Record<string, string> }>;
 };
@@ -280,6 +280,13 @@ describe('deploy/prometheus/prometheus.yml', () => {
     expect(job.metrics_path ?? '/metrics').toBe('/metrics');
     // DNS service discovery: one target per container of the service, so `--scale worker=N` is followed.
     expect(job.dns_sd_configs).toEqual([expect.objectContaining({ names: [service], type: 'A', port })]);
+  });
+
+  it("scrapes the API's internal metrics port, not its public one (which answers 404 for /metrics)", () => {
+    const api = compose.services.api.environment ?? {};
+    const metricsPort = Number(api.API_METRICS_PORT ?? METRICS_PORT.api.defaultPort);
+    expect(metricsPort).not.toBe(Number(api.PORT ?? 3000));
+    expect(scrapeJob(JOBS.api).dns_sd_configs?.map((c) => c.port)).toEqual([metricsPort]);
   });
 
   it('is mounted by the optional prometheus service of docker-compose.yml', () => {

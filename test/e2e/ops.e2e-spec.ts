@@ -19,7 +19,7 @@ describe('operations on the API', () => {
   });
 
   const metricsText = async (): Promise<string> => {
-    const res = await fetch(`${api.baseUrl}/metrics`);
+    const res = await fetch(`${api.metricsUrl}/metrics`);
     expect(res.status).toBe(200);
     return res.text();
   };
@@ -52,8 +52,30 @@ describe('operations on the API', () => {
   });
 
   describe('/metrics', () => {
-    it('serves the API families and the pollarix_api_ process defaults as Prometheus text, without auth', async () => {
-      const res = await fetch(`${api.baseUrl}/metrics`);
+    it('is not on the public port: 404 in the error format, with or without credentials, and counted like any request', async () => {
+      const admin = await api.token(['*'], ['admin']);
+      for (const res of [await call(api.baseUrl, 'GET', '/metrics'), await call(api.baseUrl, 'GET', '/metrics', { token: admin })]) {
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual({ status: 404, detail: [{ msg: expect.any(String), type: 'not_found' }] });
+        expect(res.headers.get('ratelimit-limit')).not.toBeNull();
+      }
+      expect(api.metricsUrl).not.toBe(api.baseUrl);
+    });
+
+    it('serves only GET /metrics on its internal port', async () => {
+      for (const [method, path] of [
+        ['GET', '/'],
+        ['GET', '/health/ready'],
+        ['GET', `/department/${dept}/webhook/`],
+        ['POST', '/metrics'],
+      ]) {
+        const res = await call(api.metricsUrl, method, path, { token });
+        expect([res.status, res.body]).toEqual([404, { status: 404, detail: [{ msg: `No route for ${method} ${path}`, type: 'not_found' }] }]);
+      }
+    });
+
+    it('serves the API families and the pollarix_api_ process defaults as Prometheus text on its own port, without auth', async () => {
+      const res = await fetch(`${api.metricsUrl}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; .*version=0\.0\.4/);
       expect(res.headers.get('ratelimit-limit')).toBeNull();
@@ -144,8 +166,23 @@ describe('operations on the API', () => {
       }
     });
 
-    it('shows the deliveries and events queues, read-only, to an admin token (bearer or session cookie)', async () => {
-      const admin = await api.token([dept], ['admin']);
+    it("answers 403 to a department's own admin token (both departments keep their own API) and to a token for every department without admin", async () => {
+      // The dashboard shows every department's jobs: admin over one department is not enough.
+      const other = uniqueDepartment('ops-other');
+      const departmentAdmins = [await api.token([dept], ['admin']), await api.token([other], ['admin']), await api.token([dept, other], ['admin'])];
+      const everywhereWithoutAdmin = [await api.token(['*'], ['webhooks:read']), await api.token(['*'], ['webhooks:read', 'webhooks:write', 'events:publish'])];
+      for (const t of [...departmentAdmins, ...everywhereWithoutAdmin]) {
+        for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/api/queues/deliveries']) {
+          expectError(await call(api.baseUrl, 'GET', path, { token: t }), 403, 'forbidden');
+        }
+      }
+      // Refused at the dashboard only: each admin still manages its own department.
+      expect((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/`, { token: departmentAdmins[0] })).status).toBe(200);
+      expect((await call(api.baseUrl, 'GET', `/department/${other}/webhook/`, { token: departmentAdmins[1] })).status).toBe(200);
+    });
+
+    it('shows the deliveries and events queues, read-only, to an admin token for every department (bearer or session cookie)', async () => {
+      const admin = await api.token(['*'], ['admin']);
       const page = await fetch(`${api.baseUrl}/admin/queues`, { headers: { authorization: `Bearer ${admin}` } });
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
@@ -171,6 +208,8 @@ describe('operations on the API', () => {
       const adminCookie = await login(admin);
       expect((await fetch(`${api.baseUrl}/admin/queues`, { headers: { cookie: adminCookie } })).status).toBe(200);
       expectError(await call(api.baseUrl, 'GET', '/admin/queues', { headers: { cookie: await login(token) } }), 403, 'forbidden');
+      const departmentAdminCookie = await login(await api.token([dept], ['admin']));
+      expectError(await call(api.baseUrl, 'GET', '/admin/queues', { headers: { cookie: departmentAdminCookie } }), 403, 'forbidden');
       // Read-only: a write is refused even to an admin (with the session's CSRF token).
       const csrf = /pollarix_csrf=([^;]+)/.exec(adminCookie)![1];
       const retry = await fetch(`${api.baseUrl}/admin/queues/api/queues/deliveries/retry/failed`, {

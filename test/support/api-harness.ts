@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { ApiAppOptions, createApiApp } from '../../apps/api/src/app';
+import { ApiMetricsServer } from '../../apps/api/src/metrics/metrics-server';
 import { CreateTokenInput, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix/auth';
 import { AppConfig, loadConfig } from '@pollarix/config';
 import { Database, TokenScope } from '@pollarix/database';
@@ -11,6 +12,8 @@ export interface TestApi {
   app: INestApplication;
   config: AppConfig;
   baseUrl: string;
+  /** The API's internal metrics port (API_METRICS_PORT, any free port here): `${metricsUrl}/metrics`. */
+  metricsUrl: string;
   db: Database;
   redis: RedisConnection;
   /** A new token's secret for these departments and scopes (all webhook scopes by default). */
@@ -26,7 +29,8 @@ export interface TestApi {
  * Logs are silent unless LOG_LEVEL is overridden; `options.logDestination` captures the JSON lines.
  */
 export async function startApi(overrides: Record<string, string> = {}, options: ApiAppOptions = {}): Promise<TestApi> {
-  const config = loadConfig({ requireConnections: true, env: { ...process.env, LOG_LEVEL: 'silent', ...overrides } });
+  // Any free metrics port: test files run side by side, and several apps share one file.
+  const config = loadConfig({ requireConnections: true, env: { ...process.env, LOG_LEVEL: 'silent', API_METRICS_PORT: '0', ...overrides } });
   const app = await createApiApp(config, options);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -38,6 +42,7 @@ export async function startApi(overrides: Record<string, string> = {}, options: 
     app,
     config,
     baseUrl: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${app.get(ApiMetricsServer).port}`,
     db,
     redis,
     async token(departments, scopes = ['webhooks:read', 'webhooks:write']) {

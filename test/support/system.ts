@@ -93,7 +93,8 @@ export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess>
 
 /** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens. */
 export function spawnApi(env: Record<string, string> & { PORT: string }): Promise<WorkerProcess> {
-  return spawnApp('api', env, 'API listening on');
+  // Any free metrics port unless the test names one, as for workers: several APIs run side by side.
+  return spawnApp('api', { API_METRICS_PORT: '0', ...env }, 'API listening on');
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -144,6 +145,13 @@ export async function workerHttpUrl(worker: WorkerProcess): Promise<string> {
   const port = () => /health and metrics on port (\d+)/.exec(worker.output.join(''))?.[1];
   await waitUntil('the worker reports its HTTP port', () => port() !== undefined);
   return `http://127.0.0.1:${port()}`;
+}
+
+/** The base URL of an API's internal metrics port (API_METRICS_PORT), announced before it listens. */
+export function apiMetricsUrl(api: WorkerProcess): string {
+  const port = /metrics on port (\d+)/.exec(api.output.join(''))?.[1];
+  if (port === undefined) throw new Error(`the API did not announce its metrics port:\n${api.output.join('')}`);
+  return `http://127.0.0.1:${port}`;
 }
 
 /** Polls until the condition holds; fails with `what` after `timeoutMs`. */

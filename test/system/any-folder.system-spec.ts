@@ -27,6 +27,8 @@ interface Started {
   output: () => string;
   baseUrl: string;
   token: string;
+  /** The printed operator token (admin over every department), for the queue dashboard. */
+  operatorToken: string;
   postgresPort: number;
   redisPort: number;
 }
@@ -55,7 +57,7 @@ function newcomerEnv(port: number): NodeJS.ProcessEnv {
     if (/^(npm_|DATABASE_URL|REDIS_URL|DATA_DIR|DEV_|SECRETS_ENCRYPTION_KEY|NODE_ENV|DELIVERY_|TEST_)/.test(name)) continue;
     env[name] = value;
   }
-  return { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  return { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_HTTP_PORT: '0', API_METRICS_PORT: '0', LOG_LEVEL: 'warn' };
 }
 
 async function npmStart(clone: Clone): Promise<Started> {
@@ -81,6 +83,7 @@ async function npmStart(clone: Clone): Promise<Started> {
   return Object.assign(started, {
     baseUrl: `http://127.0.0.1:${port}`,
     token: /API token\s+(\S+)/.exec(text)![1],
+    operatorToken: /Admin token\s+(\S+)/.exec(text)![1],
     postgresPort: portOf('PostgreSQL'),
     redisPort: portOf('Redis'),
   }) as Started;
@@ -153,6 +156,9 @@ describe('npm start from a clone under a 0700 folder', () => {
       const list = await api(started, 'GET', WEBHOOKS);
       expect(list.status).toBe(200);
       expect(list.body.webhooks).toEqual([]);
+      // The printed admin token opens the queue dashboard; the department's own admin token does not.
+      expect((await api(started, 'GET', '/admin/queues/api/queues', undefined, started.operatorToken)).status).toBe(200);
+      expect((await api(started, 'GET', '/admin/queues/api/queues')).status).toBe(403);
       const isRoot = process.getuid?.() === 0;
       // One line says where PostgreSQL keeps its data; as root it cannot be inside the 0700 folder.
       const line = started

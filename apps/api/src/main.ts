@@ -1,6 +1,10 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@pollarix/config';
+import { announce } from '@pollarix/common';
+import type { Logger } from 'pino';
+import { API_LOGGER } from './api.module';
 import { createApiApp, logListening } from './app';
+import { ApiMetricsServer } from './metrics/metrics-server';
 
 async function main(): Promise<void> {
   const config = loadConfig({ requireConnections: true });
@@ -8,6 +12,8 @@ async function main(): Promise<void> {
   // SIGTERM closes the app (in-flight requests, pools) and exits 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(config.port, config.host);
+  // Before "listening on", which supervisors and tests wait for: both lines are out once that one is.
+  announce(app.get<Logger>(API_LOGGER), 'ApiMetrics', `metrics on port ${app.get(ApiMetricsServer).port}`);
   logListening(app, config, `http://${config.host}:${config.port}`);
 }
 

@@ -1,2 +1,3 @@
 export * from './token-secret';
 export * from './token.service';
+export * from './operator';

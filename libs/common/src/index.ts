@@ -3,6 +3,7 @@ export * from './crypto/secret-box';
 export * from './errors/app-error';
 export * from './errors/exception.filter';
 export * from './http/http-pipeline';
+export * from './http/ops-http-server';
 export * from './http/validation';
 export * from './ids';
 export * from './invalidation-clock';

@@ -33,6 +33,8 @@ export class AppConfig {
   readonly dataDir!: string;
   readonly workerConcurrency!: number;
   readonly workerHttpPort!: number;
+  /** The API's internal port for /metrics (0: any free port, announced in the log); never the public PORT. */
+  readonly apiMetricsPort!: number;
   readonly deliveryTimeoutMs!: number;
   readonly deliveryRetryScheduleMs!: readonly number[];
   readonly deliveryAllowPrivateNetworks!: boolean;
@@ -99,6 +101,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       }
     }
   }
+  if (env.API_METRICS_PORT !== undefined && env.API_METRICS_PORT !== 0 && env.API_METRICS_PORT === (env.PORT ?? 3000)) {
+    throw new ConfigError('Invalid configuration: API_METRICS_PORT must differ from PORT (metrics stay off the public port)');
+  }
   if (nodeEnv === 'production' && !env.SECRETS_ENCRYPTION_KEY) {
     throw new ConfigError('Invalid configuration: SECRETS_ENCRYPTION_KEY is required in production');
   }
@@ -113,6 +118,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     dataDir,
     workerConcurrency: env.WORKER_CONCURRENCY ?? 100,
     workerHttpPort: env.WORKER_HTTP_PORT ?? 9464,
+    apiMetricsPort: env.API_METRICS_PORT ?? 9465,
     deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ?? 15_000,
     deliveryRetryScheduleMs: parseDurationList(env.DELIVERY_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE)!,
     deliveryAllowPrivateNetworks: env.DELIVERY_ALLOW_PRIVATE_NETWORKS ?? false,

@@ -100,6 +100,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(0)
+  @Max(65535)
+  API_METRICS_PORT?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(100)
   @Max(300_000)
   DELIVERY_TIMEOUT_MS?: number;

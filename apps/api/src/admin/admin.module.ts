@@ -7,8 +7,8 @@ import { ADMIN_QUEUES_PATH } from '../metrics/route-label';
 import { requireAdmin } from './admin-auth.middleware';
 
 /**
- * bull-board at /admin/queues for `admin` tokens: the deliveries and events queues (the API's producer
- * connections), read-only — jobs can be inspected, not retried, removed or promoted from here; the
+ * bull-board at /admin/queues for operator tokens (`admin` over every department, `*`): the deliveries
+ * and events queues (the API's producer connections), read-only — jobs can be inspected, not retried, removed or promoted from here; the
  * delivery log and POST …/recover are the supported ways to act on deliveries.
  */
 @Module({

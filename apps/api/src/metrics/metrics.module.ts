@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ApiMetrics } from './api-metrics';
 import { HttpMetricsMiddleware } from './http-metrics.middleware';
-import { MetricsController } from './metrics.controller';
+import { ApiMetricsServer } from './metrics-server';
 
-/** GET /metrics and the families behind it; app.ts installs HttpMetricsMiddleware ahead of the body parsers. */
+/**
+ * The API's families and their internal /metrics port (API_METRICS_PORT; the public port has no
+ * /metrics); app.ts installs HttpMetricsMiddleware ahead of the body parsers.
+ */
 @Module({
-  controllers: [MetricsController],
-  providers: [ApiMetrics, HttpMetricsMiddleware],
-  exports: [ApiMetrics, HttpMetricsMiddleware],
+  providers: [ApiMetrics, HttpMetricsMiddleware, ApiMetricsServer],
+  exports: [ApiMetrics, HttpMetricsMiddleware, ApiMetricsServer],
 })
 export class MetricsModule {}

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { pathOnly, routeLabel, UNMATCHED_ROUTE } from './route-label';
+import { isProbePath, pathOnly, routeLabel, UNMATCHED_ROUTE } from './route-label';
 
 const req = (originalUrl: string, routePath?: unknown, baseUrl = ''): Request =>
   ({ originalUrl, url: originalUrl, baseUrl, route: routePath === undefined ? undefined : { path: routePath } }) as unknown as Request;
@@ -28,5 +28,14 @@ describe('pathOnly', () => {
   it('drops the query string', () => {
     expect(pathOnly('/a/b?token=secret&x=1')).toBe('/a/b');
     expect(pathOnly('/a/b')).toBe('/a/b');
+  });
+});
+
+describe('isProbePath', () => {
+  it('is the health probes only: /metrics lives on API_METRICS_PORT, and on the public port is a request like any other', () => {
+    expect(isProbePath('/health/ready?x=1')).toBe(true);
+    expect(isProbePath('/health')).toBe(true);
+    expect(isProbePath('/metrics')).toBe(false);
+    expect(isProbePath('/healthz')).toBe(false);
   });
 });

@@ -30,9 +30,12 @@ function matchedRoute(req: Request): string {
   return `${req.baseUrl ?? ''}${pattern}`;
 }
 
-/** Health probes and metric scrapes (matched on the original URL: a middleware's req.path is relative to its mount). */
+/**
+ * Health probes (matched on the original URL: a middleware's req.path is relative to its mount). Metric
+ * scrapes go to API_METRICS_PORT: on the public port /metrics is a 404 like any other, and counted.
+ */
 export function isProbePath(url: string): boolean {
-  return /^\/(health|metrics)(\/|$)/.test(pathOnly(url));
+  return /^\/health(\/|$)/.test(pathOnly(url));
 }
 
 /** The path of a URL without its query string (which may carry tokens or other secrets). */

@@ -1,4 +1,4 @@
-import { TokenService } from '@pollarix/auth';
+import { OPERATOR_TOKEN, TokenService } from '@pollarix/auth';
 import { SecretBox } from '@pollarix/common';
 import { AppConfig, loadConfig, readEnvFile, WORKER_NODE_FLAGS } from '@pollarix/config';
 import { dataSourceOptions, Repositories, TokenScope } from '@pollarix/database';
@@ -10,13 +10,15 @@ import { DataSource } from 'typeorm';
 import { CliError } from '../cli-error';
 import { Say, startLocalDatabase, startLocalRedisServer } from '../infra/local-services';
 import { DevProcesses } from '../dev/dev-processes';
-import { httpAnswers, probeHost, readyBanner } from '../dev/ready';
+import { httpAnswers, IssuedToken, probeHost, readyBanner } from '../dev/ready';
 
 const DEMO_TOKEN = {
   name: 'npm start demo token',
-  department: 'dept_demo',
+  departments: ['dept_demo'],
   scopes: ['webhooks:read', 'webhooks:write', 'events:publish', 'admin'] as TokenScope[],
 };
+/** The operator's token: admin over every department, for the queue dashboard. */
+const OPERATOR_DEMO_TOKEN = { name: 'npm start operator token', departments: [...OPERATOR_TOKEN.departments], scopes: [...OPERATOR_TOKEN.scopes] };
 const API_READY_TIMEOUT_MS = 90_000;
 
 const say: Say = (line) => process.stdout.write(`[dev] ${line}\n`);
@@ -49,19 +51,22 @@ function appEnvironment(databaseUrl: string, redisUrl: string): NodeJS.ProcessEn
   return env;
 }
 
-/** Applies migrations and issues a fresh demo token, revoking the ones earlier starts left behind. */
-async function prepareDatabase(config: AppConfig, databaseUrl: string): Promise<string> {
+/** Applies migrations and issues fresh demo and operator tokens, revoking the ones earlier starts left behind. */
+async function prepareDatabase(config: AppConfig, databaseUrl: string): Promise<{ department: IssuedToken; operator: IssuedToken }> {
   const dataSource = new DataSource(dataSourceOptions(databaseUrl, { logging: false }));
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     say(applied.length ? `Applied ${applied.length} migration(s)` : 'Database schema is up to date');
     const tokens = new TokenService(new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKey)));
+    const issued = [DEMO_TOKEN, OPERATOR_DEMO_TOKEN];
     for (const old of await tokens.list()) {
-      if (old.name === DEMO_TOKEN.name && old.revokedAt === null) await tokens.revoke(old.id);
+      if (issued.some((t) => t.name === old.name) && old.revokedAt === null) await tokens.revoke(old.id);
     }
-    const { secret } = await tokens.create({ departments: [DEMO_TOKEN.department], scopes: DEMO_TOKEN.scopes, name: DEMO_TOKEN.name });
-    return secret;
+    const [department, operator] = await Promise.all(
+      issued.map(async (t): Promise<IssuedToken> => ({ ...t, secret: (await tokens.create({ departments: t.departments, scopes: t.scopes, name: t.name })).secret })),
+    );
+    return { department, operator };
   } finally {
     await dataSource.destroy();
   }
@@ -88,7 +93,7 @@ async function runDev(): Promise<number> {
     if (stopRequested) return await processes.stop(0);
     const redisUrl = config.redisUrl ?? processes.adopt('Redis', await startLocalRedisServer(config, say)).url;
     if (stopRequested) return await processes.stop(0);
-    const secret = await prepareDatabase(config, databaseUrl);
+    const tokens = await prepareDatabase(config, databaseUrl);
     if (stopRequested) return await processes.stop(0);
 
     const env = appEnvironment(databaseUrl, redisUrl);
@@ -104,7 +109,7 @@ async function runDev(): Promise<number> {
       return await processes.stop(1);
     }
     if (!processes.isStopping) {
-      process.stdout.write(readyBanner(config, { secret, department: DEMO_TOKEN.department, scopes: DEMO_TOKEN.scopes }));
+      process.stdout.write(readyBanner(config, tokens));
     }
     return await processes.stopped;
   } catch (error) {

@@ -19,9 +19,19 @@ export function probeHost(config: AppConfig): string {
   return ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
 }
 
-export function readyBanner(config: AppConfig, token: { secret: string; department: string; scopes: readonly string[] }): string {
+/** A token `npm start` issued, as the banner shows it. */
+export interface IssuedToken {
+  secret: string;
+  departments: readonly string[];
+  scopes: readonly string[];
+}
+
+/** What `npm start` prints once the API answers: where things are, and the two tokens it issued. */
+export function readyBanner(config: AppConfig, tokens: { department: IssuedToken; operator: IssuedToken }): string {
   const base = `http://localhost:${config.port}`;
   const rule = '='.repeat(78);
+  const { department, operator } = tokens;
+  const metrics = config.apiMetricsPort === 0 ? "any free port (the API's log says which)" : `http://localhost:${config.apiMetricsPort}/metrics`;
   return [
     '',
     rule,
@@ -29,11 +39,16 @@ export function readyBanner(config: AppConfig, token: { secret: string; departme
     '',
     `  API         ${base}`,
     `  API docs    ${base}/docs`,
-    `  API token   ${token.secret}`,
-    `              (department ${token.department}; scopes ${token.scopes.join(', ')})`,
+    `  API token   ${department.secret}`,
+    `              (department ${department.departments.join(', ')}; scopes ${department.scopes.join(', ')})`,
+    `  Admin token ${operator.secret}`,
+    `              (operator: every department ${operator.departments.join(', ')}; scope ${operator.scopes.join(', ')};`,
+    `              for the queue dashboard ${base}/admin/queues)`,
+    `  Metrics     ${metrics} (internal port, no token)`,
     '',
     '  Try it:',
-    `  curl -H "Authorization: Bearer ${token.secret}" ${base}/department/${token.department}/webhook/`,
+    `  curl -H "Authorization: Bearer ${department.secret}" ${base}/department/${department.departments[0]}/webhook/`,
+    `  curl -H "Authorization: Bearer ${operator.secret}" ${base}/admin/queues/api/queues`,
     '',
     '  Press Ctrl-C to stop.',
     rule,

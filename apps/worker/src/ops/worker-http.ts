@@ -1,8 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { announce } from '@pollarix/common';
+import { announce, metricsRoute, OpsHttpServer, OpsRoute } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Readiness, ReadinessReport } from '@pollarix/redis';
 import { WORKER_LOGGER } from './worker-logger';
@@ -10,11 +8,12 @@ import { WorkerMetrics } from './worker-metrics';
 
 /**
  * The worker's only HTTP: /health/live, /health/ready and /metrics on WORKER_HTTP_PORT. No auth.
- * There is no Nest HTTP here: readiness is the shared Readiness check, answered by hand.
+ * There is no Nest HTTP here: the shared operator server (as the API's metrics port), with readiness
+ * from the shared Readiness check.
  */
 @Injectable()
 export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private server?: Server;
+  private server?: OpsHttpServer;
 
   constructor(
     private readonly config: AppConfig,
@@ -30,32 +29,20 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const reply = (status: number, body: string, type = 'application/json') => res.writeHead(status, { 'content-type': type }).end(body);
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET') return reply(404, JSON.stringify({ status: 404, detail: [{ msg: 'Not found', type: 'not_found' }] }));
-      if (path === '/health/live' || path === '/health') return reply(200, JSON.stringify({ status: 'ok' }));
-      if (path === '/health/ready') {
-        this.ready().then(
-          ({ ok, body }) => reply(ok ? 200 : 503, JSON.stringify(body)),
-          (error: Error) => reply(500, JSON.stringify({ status: 500, detail: [{ msg: `Health check failed: ${error.message}`, type: 'internal_error' }] })),
-        );
-        return;
-      }
-      if (path === '/metrics') {
-        void this.metrics.registry.metrics().then(
-          (text) => reply(200, text, this.metrics.registry.contentType),
-          (error: Error) => reply(500, `# metrics failed: ${error.message}\n`, 'text/plain'),
-        );
-        return;
-      }
-      reply(404, JSON.stringify({ status: 404, detail: [{ msg: `No route for GET ${path}`, type: 'not_found' }] }));
+    const live: OpsRoute = () => ({ status: 200, body: JSON.stringify({ status: 'ok' }) });
+    this.server = await OpsHttpServer.listen(this.config.workerHttpPort, this.config.host, {
+      '/health': live,
+      '/health/live': live,
+      '/health/ready': async () => {
+        const { ok, body } = await this.ready();
+        return { status: ok ? 200 : 503, body: JSON.stringify(body) };
+      },
+      '/metrics': metricsRoute(this.metrics.registry),
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.config.workerHttpPort, this.config.host, resolve));
-    announce(this.logger, 'WorkerHttp', `health and metrics on port ${(this.server.address() as AddressInfo).port}`);
+    announce(this.logger, 'WorkerHttp', `health and metrics on port ${this.server.port}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.server?.close();
   }
 }
