@@ -2,14 +2,9 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import { AppConfig } from '@pollarix/config';
 import { InjectRedis, RedisConnection } from '@pollarix/redis';
 import type { NextFunction, Request, Response } from 'express';
-import { createHash } from 'node:crypto';
-import { SESSION_COOKIE } from '../auth/strategies';
+import { credentialKey } from '../auth/credentials';
 import { isProbePath } from '../metrics/route-label';
 import { limitHeaders, WindowLimiter } from './limiter';
-
-function digest(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 32);
-}
 
 /** The publish routes (Express routes ignore case and a trailing slash, and so does this). */
 const PUBLISH_PATHS = new Set(['/internal/events', '/internal/events/batch']);
@@ -27,13 +22,9 @@ export function publishedEvents(body: unknown): number {
 
 const IP_KEY = 'ip:';
 
-/** Whose budget a request spends: its bearer token's, else its session's, else its address's. */
-function clientKey(req: Pick<Request, 'headers' | 'cookies' | 'ip'>): string {
-  const authorization = req.headers.authorization;
-  if (authorization?.startsWith('Bearer ')) return `tok:${digest(authorization.slice(7).trim())}`;
-  const session: unknown = req.cookies?.[SESSION_COOKIE];
-  if (typeof session === 'string') return `ses:${digest(session)}`;
-  return `${IP_KEY}${req.ip ?? 'unknown'}`;
+/** Whose budget a request spends: its bearer token's, else its session's (credentialKey), else its address's. */
+function clientKey(req: Pick<Request, 'headers' | 'cookies' | 'ip' | 'secure'>): string {
+  return credentialKey(req) ?? `${IP_KEY}${req.ip ?? 'unknown'}`;
 }
 
 /**
@@ -41,7 +32,7 @@ function clientKey(req: Pick<Request, 'headers' | 'cookies' | 'ip'>): string {
  * other request, one from the API budget. A publish request without credentials counts per address like
  * every other request, so a refused spray never gets a producer's allowance.
  */
-export function budgetOf(req: Pick<Request, 'method' | 'originalUrl' | 'headers' | 'cookies' | 'ip' | 'body'>): {
+export function budgetOf(req: Pick<Request, 'method' | 'originalUrl' | 'headers' | 'cookies' | 'ip' | 'body' | 'secure'>): {
   budget: 'api' | 'publish';
   key: string;
   points: number;
