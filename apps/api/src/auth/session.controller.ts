@@ -6,8 +6,9 @@ import type { CookieOptions, Request, Response } from 'express';
 import { ErrorResponseDto } from '../docs/error-response.dto';
 import { CreateSessionDto } from './dto/create-session.dto';
 import { SessionStore } from './session.store';
-import { cookieNames, sameSecret, sessionCookie } from './credentials';
+import { cookieNames, sameSecret, sessionCookie, sessionKey } from './credentials';
 import { csrfError } from './csrf';
+import { RecentCredentials } from './recent-credentials';
 import { CachedTokenVerifier } from './token-verifier';
 
 /** Browser sessions: trade an API token for an HttpOnly cookie plus a readable CSRF cookie. */
@@ -18,6 +19,7 @@ export class SessionController {
     private readonly sessions: SessionStore,
     private readonly tokens: CachedTokenVerifier,
     private readonly config: AppConfig,
+    private readonly recent: RecentCredentials,
   ) {}
 
   @Post()
@@ -49,6 +51,7 @@ export class SessionController {
       if (session) {
         if (!sameSecret(req.headers['x-csrf-token'], session.csrf)) throw csrfError();
         await this.sessions.destroy(sessionId);
+        this.recent.forget(sessionKey(sessionId));
       }
     }
     const base = this.cookieOptions(req);
