@@ -90,6 +90,20 @@ describe('a spray of random tokens from one address', () => {
     expect(lookups).toHaveBeenCalledTimes(2);
   });
 
+  it('cannot be spread over addresses by forging X-Forwarded-For: the proxy in front appends the address that counts', async () => {
+    const address = uniqueAddress();
+    const dept = uniqueDepartment('victim');
+    const other = { dept: uniqueDepartment('other'), token: '' };
+    other.token = await api.token([other.dept]);
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 5; i++) {
+      // What the client forged, then what the TLS-terminating proxy appended.
+      statuses.push((await from(`${uniqueAddress()}, ${address}`, randomToken(), listPath(dept))).status);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect((await from(uniqueAddress(), other.token, listPath(other.dept))).status).toBe(200);
+  });
+
   it('answers requests without credentials per address, and probes never', async () => {
     const address = uniqueAddress();
     const statuses: number[] = [];
