@@ -41,7 +41,8 @@ describe('credentials only where they belong', () => {
   let other: { dept: string; token: string };
 
   beforeAll(async () => {
-    api = await startApi({ RATE_LIMIT_PER_MINUTE: '100000' });
+    // Behind a proxy, so that odd X-Forwarded-* headers are read too.
+    api = await startApi({ RATE_LIMIT_PER_MINUTE: '100000', TRUST_PROXY: 'true' });
   });
   afterAll(() => api.close());
   beforeEach(async () => {
@@ -104,13 +105,21 @@ describe('credentials only where they belong', () => {
   describe('odd query parameters and headers answer 4xx (or succeed), never 500', () => {
     let webhookId: string;
     let deliveryId: string;
+    let session: Record<string, string>;
 
     beforeEach(async () => {
       const created = await call(api.baseUrl, 'POST', listPath(dept), { token, body: { ...hook, url: 'http://127.0.0.1:9/hook' } });
       expect(created.status).toBe(201);
       webhookId = created.body.webhooks[0].id;
       deliveryId = 'msg_none';
+      const login = await fetch(`${api.baseUrl}/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+      const pairs = login.headers.getSetCookie().map((c) => c.split(';')[0]);
+      session = { cookie: pairs.join('; '), 'x-csrf-token': pairs.find((p) => p.startsWith('pollarix_csrf='))!.split('=')[1] };
     });
+
+    /** A body each route could accept: a webhook for the create routes, {} elsewhere. */
+    const bodyFor = (method: string, path: string) =>
+      method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(path.endsWith('/webhook/') || path.endsWith('add') ? hook : {});
 
     const routes = (): [string, string][] => [
       ['GET', listPath(dept)],
@@ -130,6 +139,8 @@ describe('credentials only where they belong', () => {
       ['GET', '/health/live'],
       ['GET', '/health/ready'],
       ['GET', '/admin/queues'],
+      ['GET', '/metrics'],
+      ['GET', '/docs-json'],
       ['POST', '/auth/session'],
       ['DELETE', '/auth/session'],
       ['DELETE', `${listPath(dept)}${webhookId}`],
@@ -168,6 +179,8 @@ describe('credentials only where they belong', () => {
       ['Authorization without a token', { authorization: 'Bearer' }],
       ['Authorization with three parts', { authorization: 'Bearer a b' }],
       ['X-Forwarded-For garbage', { 'x-forwarded-for': 'not an ip, ::zz' }],
+      ['X-Forwarded-For twice', { 'x-forwarded-for': ['198.51.100.1', '198.51.100.2'] }],
+      ['X-Forwarded-Proto odd', { 'x-forwarded-proto': ['https', 'http'] }],
       ['Idempotency-Key very long', { 'idempotency-key': 'k'.repeat(8000) }],
     ];
 
@@ -179,8 +192,7 @@ describe('credentials only where they belong', () => {
     it('odd query strings, with a valid token, on every route', async () => {
       for (const [method, path] of routes()) {
         for (const query of queries) {
-          const body = method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(path.endsWith('/webhook/') || path.endsWith('add') ? hook : {});
-          const res = await raw(api.baseUrl, method, `${path}?${query}`, { authorization: `Bearer ${token}` }, body);
+          const res = await raw(api.baseUrl, method, `${path}?${query}`, { authorization: `Bearer ${token}` }, bodyFor(method, path));
           expectNo500(`${method} ${path}?${query.slice(0, 60)}`, res.status, res.body);
           if (res.status >= 400) expect(JSON.parse(res.body)).toEqual({ status: res.status, detail: expect.any(Array) });
         }
@@ -188,12 +200,11 @@ describe('credentials only where they belong', () => {
       await expectOtherUndisturbed();
     });
 
-    it('repeated and odd headers, with a valid token and without, on every route', async () => {
+    it('repeated and odd headers, with a valid token, a valid session and without credentials, on every route', async () => {
       for (const [method, path] of routes()) {
         for (const [label, headers] of headerSets) {
-          const body = method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(path.endsWith('/webhook/') || path.endsWith('add') ? hook : {});
-          for (const auth of [{ authorization: `Bearer ${token}` }, {}] as Record<string, string>[]) {
-            const res = await raw(api.baseUrl, method, path, { ...auth, ...headers }, body);
+          for (const auth of [{ authorization: `Bearer ${token}` }, session, {}]) {
+            const res = await raw(api.baseUrl, method, path, { ...auth, ...headers }, bodyFor(method, path));
             expectNo500(`${method} ${path} with ${label}`, res.status, res.body);
             if (res.status >= 400 && res.headers['content-type']?.toString().startsWith('application/json')) {
               expect(JSON.parse(res.body)).toEqual({ status: res.status, detail: expect.any(Array) });
