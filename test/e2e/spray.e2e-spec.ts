@@ -104,6 +104,24 @@ describe('a spray of random tokens from one address', () => {
     expect((await from(uniqueAddress(), other.token, listPath(other.dept))).status).toBe(200);
   });
 
+  it.each([
+    ['random session cookies', (path: string) => ({ method: 'GET', path, headers: { cookie: `pollarix_session=${randomBytes(32).toString('base64url')}` } })],
+    ['logins with random tokens', () => ({ method: 'POST', path: '/auth/session', body: { token: randomToken() } })],
+  ])('%s are limited by address too', async (_label, request) => {
+    const address = uniqueAddress();
+    const dept = uniqueDepartment('victim');
+    const other = uniqueDepartment('other');
+    const otherToken = await api.token([other]);
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 5; i++) {
+      const { method, path, headers, body } = { headers: {}, body: undefined, ...request(listPath(dept)) };
+      statuses.push((await call(api.baseUrl, method, path, { body, headers: { ...headers, 'x-forwarded-for': address } })).status);
+    }
+    expect(statuses).toEqual([...Array<number>(LIMIT).fill(401), ...Array<number>(5).fill(429)]);
+    expect(lookups.mock.calls.length).toBeLessThanOrEqual(LIMIT);
+    expect((await from(uniqueAddress(), otherToken, listPath(other))).status).toBe(200);
+  });
+
   it('answers requests without credentials per address, and probes never', async () => {
     const address = uniqueAddress();
     const statuses: number[] = [];
