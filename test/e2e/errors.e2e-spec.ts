@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 
 const valid = { name: 'Hook', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'] };
@@ -339,8 +340,14 @@ describe('rate limiting, shared across API processes', () => {
   let first: TestApi;
   let second: TestApi;
   beforeAll(async () => {
-    first = await startApi({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_PUBLISH_PER_MINUTE: '40' });
-    second = await startApi({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_PUBLISH_PER_MINUTE: '40' });
+    first = await startApi({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_PUBLISH_PER_MINUTE: '40', TRUST_PROXY: 'true' });
+    second = await startApi({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_PUBLISH_PER_MINUTE: '40', TRUST_PROXY: 'true' });
+  });
+  // A token's first request in each process also spends its address's budget (issue 13): each test
+  // comes from an address of its own, not the loopback every other test file shares.
+  let headers: Record<string, string>;
+  beforeEach(() => {
+    headers = { 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}::${randomBytes(2).toString('hex')}` };
   });
   afterAll(async () => {
     await first.close();
@@ -353,7 +360,7 @@ describe('rate limiting, shared across API processes', () => {
     const statuses: number[] = [];
     let last: Awaited<ReturnType<typeof call>> | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await call((i % 2 ? second : first).baseUrl, 'GET', path(dept), { token });
+      last = await call((i % 2 ? second : first).baseUrl, 'GET', path(dept), { token, headers });
       statuses.push(last.status);
       if (i === 0) {
         expect(last.headers.get('ratelimit-limit')).toBe('5');
@@ -367,7 +374,7 @@ describe('rate limiting, shared across API processes', () => {
 
     // Another token has its own budget.
     const other = await first.token([dept]);
-    expect((await call(first.baseUrl, 'GET', path(dept), { token: other })).status).toBe(200);
+    expect((await call(first.baseUrl, 'GET', path(dept), { token: other, headers })).status).toBe(200);
   });
 
   it("counts a producer's publishing apart, in events (issue 15): past RATE_LIMIT_PER_MINUTE it still publishes, its reads are limited, and past RATE_LIMIT_PUBLISH_PER_MINUTE it gets 429", async () => {
@@ -380,21 +387,21 @@ describe('rate limiting, shared across API processes', () => {
     // 12 single publishes and a batch of 20: more requests than RATE_LIMIT_PER_MINUTE (5), 32 of the 40 events.
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
-      const res = await call(api(i), 'POST', '/internal/events', { token, body: event() });
+      const res = await call(api(i), 'POST', '/internal/events', { token, body: event(), headers });
       statuses.push(res.status);
       if (i === 0) expect([res.headers.get('ratelimit-limit'), res.headers.get('ratelimit-remaining')]).toEqual(['40', '39']);
     }
-    const batch = await call(api(1), 'POST', '/internal/events/batch', { token, body: { events: Array.from({ length: 20 }, event) } });
+    const batch = await call(api(1), 'POST', '/internal/events/batch', { token, body: { events: Array.from({ length: 20 }, event) }, headers });
     expect([...statuses, batch.status]).toEqual([...Array(12).fill(202), 202]);
     expect(batch.headers.get('ratelimit-remaining')).toBe('8');
 
     // The same token's reads have their own budget, untouched by the publishing: 5, then 429.
     const reads: number[] = [];
-    for (let i = 0; i < 6; i++) reads.push((await call(api(i), 'GET', path(dept), { token })).status);
+    for (let i = 0; i < 6; i++) reads.push((await call(api(i), 'GET', path(dept), { token, headers })).status);
     expect(reads).toEqual([200, 200, 200, 200, 200, 429]);
 
     // A batch of 10 would pass 40 events: refused whole, with Retry-After, nothing of it stored.
-    const over = await call(api(0), 'POST', '/internal/events/batch', { token, body: { events: Array.from({ length: 10 }, event) } });
+    const over = await call(api(0), 'POST', '/internal/events/batch', { token, body: { events: Array.from({ length: 10 }, event) }, headers });
     expect(over.status).toBe(429);
     expectErrorFormat(over.body, 429, 'rate_limited');
     expect(JSON.stringify(over.body)).toContain('40 events per 60 s');
@@ -404,7 +411,7 @@ describe('rate limiting, shared across API processes', () => {
 
     // Another producer's token has its own budget.
     const other = await first.token(['*'], ['events:publish']);
-    expect((await call(api(1), 'POST', '/internal/events', { token: other, body: event() })).status).toBe(202);
+    expect((await call(api(1), 'POST', '/internal/events', { token: other, body: event(), headers })).status).toBe(202);
   });
 });
 

@@ -9,6 +9,7 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { API_LOGGER, ApiModule } from './api.module';
+import { refuseTokenOutsideHeader } from './auth/token-placement';
 import { setupSwagger } from './docs/swagger';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { isProbePath, pathOnly, routeLabel } from './metrics/route-label';
@@ -78,11 +79,14 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.trustProxy);
+  // TRUST_PROXY trusts one hop, the proxy in front: req.ip is the address it appended to X-Forwarded-For,
+  // not the leftmost entry, which the client writes itself (and would pick a rate-limit budget with).
+  app.set('trust proxy', config.trustProxy ? 1 : false);
   app.disable('x-powered-by');
   // Order matters: the request id first so that every response, errors included, carries it; then the
   // request log and the metrics, so that requests refused by the body checks are logged and counted.
-  app.use(requestId, requestLogger(logger), app.get(HttpMetricsMiddleware).use, requireJsonBody, jsonBody, cookieParser());
+  // A token outside the Authorization header is refused once the body is parsed, on every route.
+  app.use(requestId, requestLogger(logger), app.get(HttpMetricsMiddleware).use, requireJsonBody, jsonBody, cookieParser(), refuseTokenOutsideHeader);
   app.useGlobalFilters(new AppExceptionFilter());
   app.useGlobalPipes(new AppValidationPipe());
   setupSwagger(app);

@@ -4,12 +4,13 @@ import { ApiAuthGuard } from './api-auth.guard';
 import { SessionController } from './session.controller';
 import { SessionStore } from './session.store';
 import { BearerTokenStrategy, SessionCookieStrategy } from './strategies';
+import { RecentCredentials } from './recent-credentials';
 import { CachedTokenVerifier } from './token-verifier';
 
 @Module({
   imports: [PassportModule.register({ session: false })],
   controllers: [SessionController],
-  providers: [CachedTokenVerifier, SessionStore, BearerTokenStrategy, SessionCookieStrategy, ApiAuthGuard],
-  exports: [ApiAuthGuard, CachedTokenVerifier],
+  providers: [CachedTokenVerifier, RecentCredentials, SessionStore, BearerTokenStrategy, SessionCookieStrategy, ApiAuthGuard],
+  exports: [ApiAuthGuard, CachedTokenVerifier, RecentCredentials],
 })
 export class AuthModule {}

@@ -1,14 +1,12 @@
 import { Principal } from '@pollarix/auth';
 import { AppError, ErrorCode } from '@pollarix/common';
 import type { Request } from 'express';
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from './credentials';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+export function csrfError(): AppError {
+  return new AppError(ErrorCode.CsrfFailed, 'Missing or invalid X-CSRF-Token header for a cookie session');
 }
 
 /**
@@ -17,7 +15,5 @@ function sameSecret(a: string, b: string): boolean {
  */
 export function csrfFailure(req: Request, principal: Principal): AppError | null {
   if (principal.via !== 'session' || SAFE_METHODS.has(req.method)) return null;
-  const sent = req.headers['x-csrf-token'];
-  if (typeof sent === 'string' && principal.csrf && sameSecret(sent, principal.csrf)) return null;
-  return new AppError(ErrorCode.CsrfFailed, 'Missing or invalid X-CSRF-Token header for a cookie session');
+  return sameSecret(req.headers['x-csrf-token'], principal.csrf) ? null : csrfError();
 }

@@ -4,13 +4,18 @@ import { Principal } from '@pollarix/auth';
 import type { Request } from 'express';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { Strategy as CustomStrategy } from 'passport-custom';
+import { HTTP_COOKIES, sessionCookie } from './credentials';
 import { CachedTokenVerifier } from './token-verifier';
 import { SessionStore } from './session.store';
 
-export const SESSION_COOKIE = 'pollarix_session';
-export const CSRF_COOKIE = 'pollarix_csrf';
+/** SPEC §4's cookie names (over plain HTTP; over HTTPS they carry `__Host-`: see cookieNames). */
+export const SESSION_COOKIE = HTTP_COOKIES.session;
+export const CSRF_COOKIE = HTTP_COOKIES.csrf;
 
-/** `Authorization: Bearer plx_…` → the token's principal. */
+/**
+ * `Authorization: Bearer plx_…` → the token's principal. passport-http-bearer also reads `access_token`
+ * from the query and the body: refuseTokenOutsideHeader refuses such requests before any strategy runs.
+ */
 @Injectable()
 export class BearerTokenStrategy extends PassportStrategy(BearerStrategy, 'bearer') {
   constructor(private readonly tokens: CachedTokenVerifier) {
@@ -23,7 +28,7 @@ export class BearerTokenStrategy extends PassportStrategy(BearerStrategy, 'beare
   }
 }
 
-/** The `pollarix_session` cookie → the principal of the token the session was opened with. */
+/** The session cookie (named for the request's scheme) → the principal of the token the session was opened with. */
 @Injectable()
 export class SessionCookieStrategy extends PassportStrategy(CustomStrategy, 'session') {
   constructor(
@@ -36,8 +41,8 @@ export class SessionCookieStrategy extends PassportStrategy(CustomStrategy, 'ses
   async validate(req: Request): Promise<Principal | false> {
     // An Authorization header means the caller chose bearer auth: a bad one must not fall back to a cookie.
     if (req.headers.authorization !== undefined) return false;
-    const sessionId: unknown = req.cookies?.[SESSION_COOKIE];
-    if (typeof sessionId !== 'string') return false;
+    const sessionId = sessionCookie(req);
+    if (sessionId === undefined) return false;
     const session = await this.sessions.find(sessionId);
     if (!session) return false;
     // The token behind a session may have been revoked since the login.
