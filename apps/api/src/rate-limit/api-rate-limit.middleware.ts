@@ -77,7 +77,7 @@ export class ApiRateLimitMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    if (isProbePath(req.originalUrl)) return next(); // probes and scrapes are never limited
+    if (isProbePath(req.originalUrl)) return next(); // health probes are never limited (scrapes go to API_METRICS_PORT)
     const key = credentialKey(req);
     if (key !== null) {
       // Authentication happens after this middleware, in the guard (or the dashboard's middleware),
