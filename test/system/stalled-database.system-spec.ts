@@ -190,6 +190,7 @@ describe('a stalled PostgreSQL (SIGSTOP)', () => {
           expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
         }
 
+        expect((await request('GET', '/health/live')).status).toBe(200);
         const ready = await request('GET', '/health/ready');
         expect(ready.status).toBe(503);
         const reasons = (ready.body.detail as { msg: string }[]).map((d) => d.msg);
