@@ -1,5 +1,6 @@
 import { dataSourceOptions, MIGRATIONS } from '@pollarix/database';
 import { DataSource } from 'typeorm';
+import { startApi } from './support/api-harness';
 import { createScratchDatabase } from './support/infra';
 
 const databaseUrl = process.env.DATABASE_URL!;
@@ -63,5 +64,24 @@ describe('migrations', () => {
       expect(await schemaOf(dataSource)).toEqual(migrated);
       expect((await dataSource.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
     });
+  });
+
+  it('MIGRATIONS_RUN=true: the API applies them at start (on an unbounded connection of its own), then opens its bounded pool', async () => {
+    const scratch = await createScratchDatabase('migrations_run');
+    try {
+      const api = await startApi({ DATABASE_URL: scratch.url, MIGRATIONS_RUN: 'true' });
+      try {
+        const applied: { name: string }[] = await api.db.dataSource.query('SELECT name FROM migrations ORDER BY id');
+        expect(applied.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
+        // Its pool, by contrast, is bounded (pg_settings gives the value in ms).
+        expect(await api.db.dataSource.query(`SELECT setting FROM pg_settings WHERE name = 'statement_timeout'`)).toEqual([
+          { setting: String(api.config.databaseStatementTimeoutMs) },
+        ]);
+      } finally {
+        await api.close();
+      }
+    } finally {
+      await scratch.drop();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { WORKER_NODE_FLAGS } from '@pollarix/config';
 import { isProcessAlive } from '@pollarix/devinfra';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createScratchDatabase, REPO_ROOT, runMigrations, startTestRedis, TestService } from './infra';
+import { createScratchDatabase, REPO_ROOT, runMigrations, startTestPostgres, startTestRedis, TestService } from './infra';
 
 /**
  * System tests run real worker processes. Each test file gets a stack of its own (a PostgreSQL
@@ -13,13 +13,16 @@ export interface Stack {
   databaseUrl: string;
   redisUrl: string;
   redis: TestService;
+  /** This file's own PostgreSQL server, when asked for one (startStack's ownPostgres): to stop or freeze it without touching the suite's. */
+  postgres?: TestService;
   /** Stops this file's Redis (SIGKILL when `hard`) and, with `wipe`, deletes its data; then starts it again on the same port. */
   restartRedis(options: { hard: boolean; wipe: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startStack(label: string): Promise<Stack> {
-  const { url: databaseUrl } = await createScratchDatabase(`pollarix_${label}`);
+export async function startStack(label: string, options: { ownPostgres?: boolean } = {}): Promise<Stack> {
+  const postgres = options.ownPostgres ? await startTestPostgres(`postgres-${process.pid}-${label}`) : undefined;
+  const databaseUrl = postgres?.url ?? (await createScratchDatabase(`pollarix_${label}`)).url;
   await runMigrations(databaseUrl);
   const name = `redis-${process.pid}-${label}`;
   let redis = await startTestRedis(name, { appendOnly: true });
@@ -32,6 +35,7 @@ export async function startStack(label: string): Promise<Stack> {
     get redis() {
       return redis;
     },
+    postgres,
     async restartRedis({ hard, wipe }) {
       if (hard && redis.pid) {
         const exited = waitForExit(redis.pid);
@@ -48,6 +52,7 @@ export async function startStack(label: string): Promise<Stack> {
     },
     async close() {
       await redis.stop();
+      await postgres?.stop();
     },
   };
 }

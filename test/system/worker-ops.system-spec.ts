@@ -76,7 +76,10 @@ describe('worker operations: health, metrics and attempt logs', () => {
     process.kill(stack.redis.pid!, 'SIGSTOP');
     try {
       const down = await fetch(`${url}/health/ready`);
-      expect([down.status, await down.json()]).toEqual([503, { status: 'unavailable', checks: { postgresql: 'up', redis: 'down' } }]);
+      expect([down.status, await down.json()]).toEqual([
+        503,
+        { status: 'unavailable', checks: { postgresql: 'up', redis: 'down' }, reasons: { redis: expect.any(String) } },
+      ]);
     } finally {
       process.kill(stack.redis.pid!, 'SIGCONT');
     }

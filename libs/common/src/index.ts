@@ -1,6 +1,7 @@
 export * from './async';
 export * from './crypto/secret-box';
 export * from './errors/app-error';
+export * from './errors/database-unavailable';
 export * from './errors/exception.filter';
 export * from './http/http-pipeline';
 export * from './http/ops-http-server';

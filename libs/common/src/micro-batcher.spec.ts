@@ -98,6 +98,22 @@ describe('MicroBatcher', () => {
     expect(failures).toEqual([13]);
   });
 
+  it('with onItemFailure, a batch failed by an unavailable database is not retried item by item: every caller gets the error at once', async () => {
+    const calls: number[][] = [];
+    const failures: number[] = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        calls.push(items);
+        throw Object.assign(new Error('Query failed'), { driverError: new Error('Query read timeout') });
+      },
+      { maxBatch: 100, maxInFlight: 1, onItemFailure: (item) => failures.push(item) },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map((n) => batcher.add(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(calls).toEqual([[1, 2, 3]]);
+    expect(failures).toEqual([]);
+  });
+
   it('without onItemFailure, every caller of a failed batch gets its error', async () => {
     const batcher = new MicroBatcher<number, number>(
       async () => {

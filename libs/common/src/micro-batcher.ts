@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from './errors/database-unavailable';
+
 export interface MicroBatcherOptions<I> {
   /** A batch holds at most this many items. */
   maxBatch: number;
@@ -25,7 +27,7 @@ interface Waiting<I, O> {
  *
  * `handle` returns one output per input, in order; when it throws, every caller of that batch gets the
  * error, unless `onItemFailure` is set: then the batch is retried item by item and only the items that
- * fail alone get their error. Nothing is dropped: `drain` waits until every item is handled.
+ * fail alone get their error (not when the error says the database is unavailable: every caller gets it). Nothing is dropped: `drain` waits until every item is handled.
  */
 export class MicroBatcher<I, O> {
   private queue: Waiting<I, O>[] = [];
@@ -82,7 +84,8 @@ export class MicroBatcher<I, O> {
       batch.forEach((w, i) => w.resolve(outputs[i]));
     } catch (error) {
       const onItemFailure = this.options.onItemFailure;
-      if (onItemFailure === undefined) {
+      // A database that does not answer is no item's fault: one by one, each would only wait for it again.
+      if (onItemFailure === undefined || isDatabaseUnavailable(error)) {
         batch.forEach((w) => w.reject(error));
       } else if (batch.length === 1) {
         try {

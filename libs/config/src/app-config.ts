@@ -30,6 +30,10 @@ export class AppConfig {
   readonly trustProxy!: boolean;
   readonly databaseUrl?: string;
   readonly redisUrl?: string;
+  /** PostgreSQL's statement_timeout for the API and worker; the client gives up shortly after (see libs/database). */
+  readonly databaseStatementTimeoutMs!: number;
+  /** Longest wait for a PostgreSQL connection (a new one's handshake, or a free one from the pool). */
+  readonly databaseConnectTimeoutMs!: number;
   readonly dataDir!: string;
   readonly workerConcurrency!: number;
   readonly workerHttpPort!: number;
@@ -115,6 +119,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     trustProxy: env.TRUST_PROXY ?? false,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
+    databaseStatementTimeoutMs: parseDuration(env.DATABASE_STATEMENT_TIMEOUT ?? '5s')!,
+    databaseConnectTimeoutMs: parseDuration(env.DATABASE_CONNECT_TIMEOUT ?? '5s')!,
     dataDir,
     workerConcurrency: env.WORKER_CONCURRENCY ?? 100,
     workerHttpPort: env.WORKER_HTTP_PORT ?? 9464,

@@ -18,6 +18,8 @@ describe('loadConfig', () => {
     expect(config.sessionTtlMs).toBe(12 * 3_600_000);
     expect(config.eventRetentionMs).toBe(30 * 86_400_000);
     expect(config.secretsEncryptionKey).toHaveLength(32);
+    expect(config.databaseStatementTimeoutMs).toBe(5000);
+    expect(config.databaseConnectTimeoutMs).toBe(5000);
   });
 
   it('parses typed values', () => {
@@ -40,6 +42,8 @@ describe('loadConfig', () => {
     ['EVENT_RETENTION', `${'9'.repeat(400)}d`], // digits and a unit, but no finite number of milliseconds
     ['DELIVERY_RETRY_SCHEDULE', `5s,${'9'.repeat(400)}h`],
     ['SECRETS_ENCRYPTION_KEY', 'short'],
+    ['DATABASE_STATEMENT_TIMEOUT', '0'],
+    ['DATABASE_CONNECT_TIMEOUT', '2h'],
   ])('a bad %s stops with one line naming it', (name, value) => {
     expect(() => load({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} [^\\n]+$`));
   });

@@ -34,12 +34,13 @@ function IsRedisUrl(): PropertyDecorator {
  * A value libs/config's duration parser accepts (one grammar: what validates is what loadConfig parses).
  * `example` goes into the message, e.g. "must be a duration like 30s".
  */
-function IsDuration(example: string): PropertyDecorator {
+function IsDuration(example: string, range?: { minMs: number; maxMs: number }): PropertyDecorator {
+  const fits = (ms: number | undefined) => ms !== undefined && (range === undefined || (ms >= range.minMs && ms <= range.maxMs));
   return ValidateBy({
     name: 'isDuration',
     validator: {
-      validate: (value) => typeof value === 'string' && parseDuration(value) !== undefined,
-      defaultMessage: () => `must be a duration like ${example}`,
+      validate: (value) => typeof value === 'string' && fits(parseDuration(value)),
+      defaultMessage: () => `must be a duration like ${example}${range ? ` between ${range.minMs} ms and ${range.maxMs} ms` : ''}`,
     },
   });
 }
@@ -82,6 +83,16 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsRedisUrl()
   REDIS_URL?: string;
+
+  /** Longest a statement may run (PostgreSQL's statement_timeout, and the client's own bound should the server not answer at all). */
+  @IsOptional()
+  @IsDuration('5s', { minMs: 100, maxMs: 600_000 })
+  DATABASE_STATEMENT_TIMEOUT?: string;
+
+  /** Longest to wait for a PostgreSQL connection: a new one's handshake, or a free one from the pool. */
+  @IsOptional()
+  @IsDuration('5s', { minMs: 100, maxMs: 600_000 })
+  DATABASE_CONNECT_TIMEOUT?: string;
 
   @IsOptional()
   @Transform(toInt)

@@ -1,3 +1,4 @@
+export * from './connection-bounds';
 export * from './data-source-options';
 export * from './database';
 export * from './database.module';

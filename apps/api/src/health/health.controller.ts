@@ -23,11 +23,15 @@ export class HealthController {
   /** 200 `{status: "ok", checks: {postgresql: "up", redis: "up"}}`; else 503 in the API's error format. */
   @Get('ready')
   async ready(): Promise<ReadyBody> {
-    const { status, checks } = await this.readiness.check();
+    const { status, checks, reasons } = await this.readiness.check();
     if (status === 'shutting_down') throw new AppError(ErrorCode.Unavailable, 'Not ready: shutting down');
     if (status !== 'ok') {
+      // One detail per dependency that is down, saying why: "Not ready: postgresql: timeout of 2000ms exceeded".
       const down = Object.keys(checks).filter((name) => checks[name] !== 'up');
-      throw new AppError(ErrorCode.Unavailable, `Not ready: ${down.join(', ')} unreachable`);
+      throw new AppError(
+        ErrorCode.Unavailable,
+        down.map((name) => ({ msg: `Not ready: ${name}: ${reasons?.[name] ?? 'unreachable'}`, type: ErrorCode.Unavailable, loc: ['health', name] })),
+      );
     }
     return { status, checks };
   }

@@ -19,7 +19,7 @@ export class DeliveriesProcessor extends ConfiguredProcessor {
   async process(job: Job<DeliverJob, string, JobName>, token?: string): Promise<string> {
     switch (job.name) {
       case JobName.Deliver: {
-        const result = await this.deliveries.attempt(job.data);
+        const result = await this.retryWhileDatabaseUnavailable(job, token, () => this.deliveries.attempt(job.data));
         if (result.kind === 'throttled') {
           // Back to the queue without counting an attempt, waiting longer each time it finds no slot.
           await job.moveToDelayed(Date.now() + throttleDelay(job.attemptsStarted - 1), token);

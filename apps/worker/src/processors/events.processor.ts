@@ -15,11 +15,11 @@ export class EventsProcessor extends ConfiguredProcessor {
     super(config);
   }
 
-  async process(job: Job<FanOutJob | LegacyFanOutJob, number, JobName>): Promise<number> {
+  async process(job: Job<FanOutJob | LegacyFanOutJob, number, JobName>, token?: string): Promise<number> {
     switch (job.name) {
       case JobName.FanOut: {
         const eventIds = 'eventIds' in job.data ? job.data.eventIds : [job.data.eventId];
-        const counts = await Promise.all(eventIds.map((id) => this.fanOut.fanOut(id)));
+        const counts = await this.retryWhileDatabaseUnavailable(job, token, () => Promise.all(eventIds.map((id) => this.fanOut.fanOut(id))));
         return counts.reduce((sum, n) => sum + n, 0);
       }
       default:

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, ErrorCode } from './app-error';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from './database-unavailable';
 
 /** Errors raised by body-parser before any route runs carry a `type` and a `status`. */
 interface BodyParserError {
@@ -38,6 +39,9 @@ export function toAppError(exception: unknown, req?: Request): AppError {
         : new AppError(ErrorCode.BadRequest, [{ msg: 'Request body is not valid JSON', type: ErrorCode.BadRequest, loc: ['body'] }]);
     }
   }
+  if (isDatabaseUnavailable(exception)) {
+    return new AppError(ErrorCode.Unavailable, 'The database is not answering; retry shortly', { 'Retry-After': String(DATABASE_RETRY_AFTER_S) });
+  }
   return new AppError(ErrorCode.Internal, 'Internal server error');
 }
 
@@ -50,6 +54,12 @@ export class AppExceptionFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
     const error = toAppError(exception, req);
+    if (error.code === ErrorCode.Unavailable && !(exception instanceof AppError)) {
+      // Operators see why (the driver's message); the client sees the 503 and its Retry-After.
+      this.logger.warn(
+        `Database unavailable on ${req.method} ${req.path} (request ${String(req.headers['x-request-id'])}): ${(exception as Error)?.message ?? exception}`,
+      );
+    }
     if (error.code === ErrorCode.Internal) {
       this.logger.error(
         `Unexpected error on ${req.method} ${req.path} (request ${String(req.headers['x-request-id'])})`,
