@@ -9,3 +9,4 @@ export * from './repositories/webhook.repository';
 export * from './repositories/delivery.repository';
 export * from './repositories/event.repository';
 export * from './repositories/sweep-cursor';
+export * from './sealed-columns';

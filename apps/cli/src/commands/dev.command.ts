@@ -56,7 +56,7 @@ async function prepareDatabase(config: AppConfig, databaseUrl: string): Promise<
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     say(applied.length ? `Applied ${applied.length} migration(s)` : 'Database schema is up to date');
-    const tokens = new TokenService(new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKey)));
+    const tokens = new TokenService(new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKeys)));
     for (const old of await tokens.list()) {
       if (old.name === DEMO_TOKEN.name && old.revokedAt === null) await tokens.revoke(old.id);
     }
