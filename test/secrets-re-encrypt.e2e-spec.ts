@@ -3,6 +3,7 @@ import type { AppConfig } from '@pollarix/config';
 import { Database, reEncryptSecrets, webhookSealContext } from '@pollarix/database';
 import { randomBytes } from 'node:crypto';
 import { call, startApi, TestApi, uniqueDepartment } from './support/api-harness';
+import { cli, requireBuiltCli } from './support/cli';
 import { createScratchDatabase, runMigrations } from './support/infra';
 import { legacySeal } from './support/legacy-seal';
 
@@ -193,5 +194,47 @@ describe('secrets at rest under a key ring', () => {
     expect(loads.get(other.id)?.error).toMatch(/key ring no longer lists/);
     expect(loads.get(hook.id)?.target?.secret).toBe(rotatedSecret);
     expect(loads.get(bystander.id)?.target?.secret).toBe(bystander.secret);
+
+    // Rotating the unreadable secret heals it: no previous secret to overlap with (it cannot be opened), the new one signs.
+    const healed = await call(api.baseUrl, 'POST', `/department/${other.dept}/webhook/${other.id}/secret/rotate`, { token: other.token });
+    expect(healed.status).toBe(200);
+    expect(await readBack(api.db, other)).toEqual({ headers: other.headers, secrets: { current: healed.body.secret, previous: null } });
+  });
+
+  it('secrets re-encrypt (the CLI) prints its counts, and names the rows no listed key opens with exit code 1', async () => {
+    requireBuiltCli();
+    const [hook] = await tenant(1);
+    const [gone] = await tenant(1);
+    const lost = new SecretBox(randomBytes(32)).seal('whsec_lost', webhookSealContext(gone.id, 'secret_sealed'));
+    await api.db.dataSource.query(`UPDATE webhooks SET secret_sealed = $1 WHERE id = $2`, [lost, gone.id]);
+    const keyC = randomBytes(32);
+    const run = () => cli(['secrets', 're-encrypt'], { DATABASE_URL: scratch.url, SECRETS_ENCRYPTION_KEY: [keyC, keyB, keyA].map((k) => k.toString('hex')).join(',') });
+
+    const first = await run();
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain(`Sealing under key ${secretKeyId(keyC)}`);
+    expect(first.stderr).toContain(`error: no key of SECRETS_ENCRYPTION_KEY opens 1 row(s)`);
+    expect(first.stderr).toContain(`webhooks ${gone.id}`);
+    const counts = /^Re-encrypted (\d+) of (\d+) rows; (\d+) already under the newest key; 0 changed by the service on every try \(run again\); 1 unreadable\n$/.exec(
+      first.stdout,
+    );
+    expect(counts).not.toBeNull();
+    expect(Number(counts![1])).toBeGreaterThan(0);
+    expect(await readBack(under(api, keyC), hook)).toEqual({ headers: hook.headers, secrets: { current: hook.secret, previous: null } });
+
+    // Once the row is healed (its secret rotated), a rerun has nothing left to do and exits 0.
+    await call(api.baseUrl, 'POST', `/department/${gone.dept}/webhook/${gone.id}/secret/rotate`, { token: gone.token });
+    const second = await run();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(
+      /^Re-encrypted 1 of \d+ rows; \d+ already under the newest key; 0 changed by the service on every try \(run again\); 0 unreadable\n$/,
+    );
+
+    // A ring that is not one: one line naming the variable, exit 2, nothing written.
+    const bad = await cli(['secrets', 're-encrypt'], { DATABASE_URL: scratch.url, SECRETS_ENCRYPTION_KEY: `${keyC.toString('hex')},${keyC.toString('hex')}` });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Invalid configuration: SECRETS_ENCRYPTION_KEY must be 32-byte keys .*\(got 129 characters\)$/),
+    ]);
   });
 });
