@@ -37,8 +37,8 @@ function signedWith(request: ReceivedRequest, secret: string): boolean {
 
 /**
  * Rotating SECRETS_ENCRYPTION_KEY with the service up, as the README's procedure says: API and worker
- * processes sealing under key A; a rolling restart onto the ring "B,A"; `secrets re-encrypt` while events
- * are published and delivered; a rolling restart onto B alone. Two departments deliver throughout, every
+ * processes sealing under key A; rolling restarts onto the ring "A,B" (B known everywhere), then "B,A";
+ * `secrets re-encrypt` while events are published and delivered; a rolling restart onto B alone. Two departments deliver throughout, every
  * request signed with its webhook's secret. A row left under A (as a restore from an old backup would)
  * fails only its own deliveries once A is gone.
  */
@@ -135,7 +135,10 @@ describe('key rotation for secrets at rest, with the service up', () => {
     await publish([first, second], 10);
     await expectAllDelivered([first, second]);
 
-    // 1. Every process onto the ring "B,A": B seals from now on, A still opens.
+    // 1. Every process learns B ("A,B": A still seals), so that none meets a value it cannot open when B starts sealing.
+    await restartOnto(`${keyA},${keyB}`);
+    await publish([first, second], 5);
+    // 2. Every process onto "B,A": B seals from now on, A still opens.
     await restartOnto(`${keyB},${keyA}`);
     await publish([first, second], 10);
     const rotated = await call(api!.url, 'POST', `/department/${second.dept}/webhook/${second.hooks[0].id}/secret/rotate`, { token: second.token });
@@ -144,7 +147,7 @@ describe('key rotation for secrets at rest, with the service up', () => {
     // As a backup taken now would hold it: the row under A (a restore of it is what removing A breaks).
     const [underA] = (await pg.query(`SELECT headers_sealed, secret_sealed FROM webhooks WHERE id = $1`, [leftBehind.id])).rows;
 
-    // 2. Re-encrypt while events are published and delivered.
+    // 3. Re-encrypt while events are published and delivered.
     const reEncrypting = cli(['secrets', 're-encrypt', '--page-size', '2'], { DATABASE_URL: stack.databaseUrl, SECRETS_ENCRYPTION_KEY: `${keyB},${keyA}` });
     let done = false;
     void reEncrypting.finally(() => (done = true));
@@ -165,7 +168,7 @@ describe('key rotation for secrets at rest, with the service up', () => {
     await pg.query(`UPDATE webhooks SET headers_sealed = $1, secret_sealed = $2 WHERE id = $3`, [underA.headers_sealed, underA.secret_sealed, leftBehind.id]);
     const before = leftBehind.receiver.requests.length;
 
-    // 3. Every process onto B alone.
+    // 4. Every process onto B alone.
     await restartOnto(keyB);
     await publish([first, second], 10);
     await expectAllDelivered([first, second], [leftBehind]);
