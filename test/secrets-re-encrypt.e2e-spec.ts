@@ -112,6 +112,8 @@ describe('secrets at rest under a key ring', () => {
     // An idempotent create: its stored response (which holds the secret) is sealed too.
     const idempotencyKey = `idem-${randomBytes(4).toString('hex')}`;
     hooks.push(await createHook(first[0].dept, first[0].token, idempotencyKey));
+    // More of them, in both departments, so that their walk takes several pages too.
+    for (const d of [first[0], second[0], second[0]]) hooks.push(await createHook(d.dept, d.token, `idem-${randomBytes(4).toString('hex')}`));
     // A rotation: a previous secret overlapping.
     const rotated = await call(api.baseUrl, 'POST', `/department/${second[0].dept}/webhook/${second[0].id}/secret/rotate`, { token: second[0].token });
     const expected = new Map(hooks.map((h) => [h.id, { headers: h.headers, secrets: { current: h.secret, previous: null as string | null } }]));
@@ -135,7 +137,7 @@ describe('secrets at rest under a key ring', () => {
     });
     expect(result.unreadable).toEqual([]);
     expect(result.busy).toBe(0);
-    expect(result.reEncrypted).toBeGreaterThanOrEqual(hooks.length + 1);
+    expect(result.reEncrypted).toBeGreaterThanOrEqual(hooks.length + 4);
     expect(progress.at(-1)).toBe(result.rows);
 
     // Only key B now: every value opens, unchanged, and updated_at is untouched (nothing the customer sees changed).
@@ -149,7 +151,10 @@ describe('secrets at rest under a key ring', () => {
       }
     }
     const replay = await onlyB.repos.idempotency.find(first[0].dept, idempotencyKey);
-    expect(JSON.stringify(replay?.body)).toContain(hooks.at(-1)!.id);
+    expect(JSON.stringify(replay?.body)).toContain(hooks[first.length + second.length].id);
+    const responses: { response_sealed: string }[] = await api.db.dataSource.query(`SELECT response_sealed FROM idempotency_keys`);
+    expect(responses.map((r) => r.response_sealed.split('.')[1])).toEqual(responses.map(() => secretKeyId(keyB)));
+    expect(responses.length).toBeGreaterThanOrEqual(4);
 
     // Rerunnable: nothing left to do.
     const again = await reEncryptSecrets(api.db.dataSource.manager, new SecretBox([keyB, keyA]));

@@ -61,8 +61,8 @@ export async function reEncryptSecrets(manager: EntityManager, box: SecretBox, o
         if (outcome === 'unreadable') result.unreadable.push(`${seals.table} ${keyOf(seals, row).join(' ')}`);
         else if (outcome !== 'gone') result[outcome]++;
         result.rows++;
-        options.progress?.update(result.rows);
       }
+      options.progress?.update(result.rows);
       if (page.length < pageSize) break;
       after = keyOf(seals, page[page.length - 1]);
     }
