@@ -21,6 +21,12 @@ export function describeReEncrypt(result: ReEncryptResult): string {
   ].join('; ');
 }
 
+/** Rows named in an error line: the first twenty (a wrong ring makes every row unreadable). */
+function listed(rows: string[]): string {
+  const shown = rows.slice(0, 20).join(', ');
+  return rows.length > 20 ? `${shown} and ${rows.length - 20} more` : shown;
+}
+
 export function registerSecretsCommands(program: Command): void {
   const secrets = program.command('secrets').description('values encrypted at rest (SECRETS_ENCRYPTION_KEY)');
 
@@ -44,7 +50,7 @@ export function registerSecretsCommands(program: Command): void {
       process.stdout.write(`${describeReEncrypt(result)}\n`);
       if (result.unreadable.length > 0) {
         throw new CliError(
-          `no key of SECRETS_ENCRYPTION_KEY opens ${result.unreadable.length} row(s), whose webhooks cannot deliver until their key is listed again or their secret is rotated: ${result.unreadable.join(', ')}`,
+          `no key of SECRETS_ENCRYPTION_KEY opens ${result.unreadable.length} row(s), whose webhooks cannot deliver until their key is listed again or their values are rewritten: ${listed(result.unreadable)}`,
         );
       }
       if (result.busy > 0) throw new CliError(`${result.busy} row(s) kept changing under this run: run it again`);
