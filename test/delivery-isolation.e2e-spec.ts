@@ -1,6 +1,6 @@
 import { newId, SecretBox } from '@pollarix/common';
 import type { AppConfig } from '@pollarix/config';
-import { AttemptOutcome, Database, dataSourceOptions, deliveryTargetAt, INLINE_EVENT_BYTES } from '@pollarix/database';
+import { AttemptOutcome, Database, dataSourceOptions, deliveryTargetAt, INLINE_EVENT_BYTES, webhookSealContext } from '@pollarix/database';
 import { ATTEMPT_RECORDABLE_STATUSES, CANCELLABLE_STATUSES, RECOVERABLE_STATUSES, REDELIVERABLE_STATUSES } from '@pollarix/lifecycle';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -30,7 +30,8 @@ describe('delivery batches with one bad item (scratch database)', () => {
     await dataSource.runMigrations({ transaction: 'each' });
     client = new Client({ connectionString: scratch.url });
     await client.connect();
-    db = new Database(dataSource, { secretsEncryptionKey: key } as AppConfig);
+    const config: Pick<AppConfig, 'secretsEncryptionKeys'> = { secretsEncryptionKeys: [key] };
+    db = new Database(dataSource, config as AppConfig);
     metrics = unscrapedWorkerMetrics();
   });
 
@@ -41,12 +42,17 @@ describe('delivery batches with one bad item (scratch database)', () => {
   });
 
   /** A webhook of `department` and `count` pending deliveries to it, each of its own event with `data`. */
-  async function deliveriesTo(department: string, secretSealed: string, count: number, data: object = {}): Promise<{ webhookId: string; ids: string[] }> {
+  async function deliveriesTo(
+    department: string,
+    sealSecret: (webhookId: string) => string,
+    count: number,
+    data: object = {},
+  ): Promise<{ webhookId: string; ids: string[] }> {
     const webhookId = newId('wh');
     await client.query(
       `INSERT INTO webhooks (id, department_id, name, url, events, headers_sealed, secret_sealed, created_at)
        VALUES ($1, $2, 'w', 'https://example.com/hook', '{SURVEY_COMPLETED}', $3, $4, now() - interval '1 day')`,
-      [webhookId, department, box.sealJson({}), secretSealed],
+      [webhookId, department, box.sealJson({}, webhookSealContext(webhookId, 'headers_sealed')), sealSecret(webhookId)],
     );
     const ids = Array.from({ length: count }, () => newId('msg'));
     const eventIds = ids.map(() => newId('evt'));
@@ -63,13 +69,13 @@ describe('delivery batches with one bad item (scratch database)', () => {
     return { webhookId, ids };
   }
 
-  const sealedSecret = () => box.seal(`whsec_${randomBytes(24).toString('base64')}`);
+  const sealedSecret = (webhookId: string) => box.seal(`whsec_${randomBytes(24).toString('base64')}`, webhookSealContext(webhookId, 'secret_sealed'));
 
   it('a webhook whose secret cannot be decrypted fails only its own deliveries in an attempt load', async () => {
-    const broken = await deliveriesTo(newId('dept'), 'not-a-sealed-value', 2);
+    const broken = await deliveriesTo(newId('dept'), () => 'not-a-sealed-value', 2);
     // Sealed under another key: what a lost or rotated-away key looks like.
-    const foreign = await deliveriesTo(newId('dept'), new SecretBox(randomBytes(32)).seal('whsec_x'), 1);
-    const healthy = await deliveriesTo(newId('dept'), sealedSecret(), 3);
+    const foreign = await deliveriesTo(newId('dept'), (id) => new SecretBox(randomBytes(32)).seal('whsec_x', webhookSealContext(id, 'secret_sealed')), 1);
+    const healthy = await deliveriesTo(newId('dept'), sealedSecret, 3);
     // An attempt load: the deliveries, then their webhooks as the worker's cache reads them (one query each).
     const loads = await db.repos.deliveries.findForAttempts([...broken.ids, ...healthy.ids, ...foreign.ids]);
     const webhooks = await db.repos.webhooks.findTargets(loads.map((d) => d.webhookId));
@@ -84,8 +90,8 @@ describe('delivery batches with one bad item (scratch database)', () => {
 
   it('an event larger than INLINE_EVENT_BYTES is not read with its batch; its size is, and findData reads it alone', async () => {
     const department = newId('dept');
-    const large = await deliveriesTo(department, sealedSecret(), 1, { blob: 'x'.repeat(INLINE_EVENT_BYTES + 1) });
-    const small = await deliveriesTo(department, sealedSecret(), 1, { n: 1 });
+    const large = await deliveriesTo(department, sealedSecret, 1, { blob: 'x'.repeat(INLINE_EVENT_BYTES + 1) });
+    const small = await deliveriesTo(department, sealedSecret, 1, { n: 1 });
     const loads = await db.repos.deliveries.findForAttempts([...large.ids, ...small.ids]);
     const [big, little] = [large.ids[0], small.ids[0]].map((id) => loads.find((d) => d.id === id)!.event);
     expect([big.data, big.dataBytes > INLINE_EVENT_BYTES]).toEqual([null, true]);
@@ -94,8 +100,8 @@ describe('delivery batches with one bad item (scratch database)', () => {
   });
 
   it('an attempt whose response PostgreSQL cannot store is logged without it; its batch-mates are logged whole', async () => {
-    const poisoned = await deliveriesTo(newId('dept'), sealedSecret(), 1);
-    const healthy = await deliveriesTo(newId('dept'), sealedSecret(), 4);
+    const poisoned = await deliveriesTo(newId('dept'), sealedSecret, 1);
+    const healthy = await deliveriesTo(newId('dept'), sealedSecret, 4);
     const log = new AttemptLog(db, metrics);
     const outcome = (deliveryId: string, webhookId: string, responseBody: string): AttemptOutcome => ({
       deliveryId,
@@ -162,8 +168,8 @@ describe('delivery batches with one bad item (scratch database)', () => {
 
     it('an attempt in flight when its delivery was cancelled is logged and counted; the delivery stays cancelled and a recover starts after it', async () => {
       const department = newId('dept');
-      const { webhookId, ids } = await deliveriesTo(department, sealedSecret(), 1);
-      const bystander = await deliveriesTo(newId('dept'), sealedSecret(), 1);
+      const { webhookId, ids } = await deliveriesTo(department, sealedSecret, 1);
+      const bystander = await deliveriesTo(newId('dept'), sealedSecret, 1);
       await db.repos.deliveries.cancel(ids[0], CANCELLABLE_STATUSES);
       const moved = await db.repos.deliveries.recordOutcomes(
         [failedAttempt(ids[0], webhookId, 1, 0), failedAttempt(bystander.ids[0], bystander.webhookId, 1, 0)],
@@ -183,7 +189,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
     });
 
     it("an earlier chain's late outcome moves nothing and logs nothing, and says so", async () => {
-      const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 1);
+      const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret, 1);
       await db.repos.deliveries.cancel(ids[0], CANCELLABLE_STATUSES);
       await db.repos.deliveries.restartChains({ webhookId, ids, statuses: REDELIVERABLE_STATUSES }, 1);
       expect(await db.repos.deliveries.recordOutcomes([failedAttempt(ids[0], webhookId, 1, 0)], ATTEMPT_RECORDABLE_STATUSES)).toEqual(new Map());
@@ -195,7 +201,7 @@ describe('delivery batches with one bad item (scratch database)', () => {
     });
 
     it('recover pages by position: deliveries cancelled again after their restart are not restarted twice in one recover', async () => {
-      const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret(), 5);
+      const { webhookId, ids } = await deliveriesTo(newId('dept'), sealedSecret, 5);
       await client.query(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL WHERE id = ANY($1)`, [ids]);
       const restarted: string[] = [];
       let after = null;

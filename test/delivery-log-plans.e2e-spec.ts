@@ -1,5 +1,5 @@
 import { newId, SecretBox } from '@pollarix/common';
-import { AttemptOutcome, dataSourceOptions, Repositories, StoredEvents } from '@pollarix/database';
+import { AttemptOutcome, dataSourceOptions, Repositories, StoredEvents, webhookSealContext } from '@pollarix/database';
 import { randomBytes } from 'node:crypto';
 import { ATTEMPT_RECORDABLE_STATUSES, CANCELLABLE_STATUSES } from '@pollarix/lifecycle';
 import { Client } from 'pg';
@@ -77,7 +77,10 @@ describe('delivery log statements with a backlog (scratch database)', () => {
     await client.query(
       `INSERT INTO webhooks (id, department_id, name, url, events, headers_sealed, secret_sealed, created_at)
        VALUES ('wh_plans', 'dept_plans', 'plans', 'https://example.com/hook', '{SURVEY_COMPLETED}', $1, $2, now() - interval '1 day')`,
-      [box.sealJson({}), box.seal(`whsec_${randomBytes(24).toString('base64')}`)],
+      [
+        box.sealJson({}, webhookSealContext('wh_plans', 'headers_sealed')),
+        box.seal(`whsec_${randomBytes(24).toString('base64')}`, webhookSealContext('wh_plans', 'secret_sealed')),
+      ],
     );
 
     for (let i = 0; i < BACKLOG; i++) {

@@ -1,5 +1,5 @@
 import { newId, SecretBox } from '@pollarix/common';
-import { Database, dataSourceOptions } from '@pollarix/database';
+import { Database, dataSourceOptions, webhookSealContext } from '@pollarix/database';
 import { closeRedisConnection, createRedisConnection, RedisConnection, WebhookChanges } from '@pollarix/redis';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -131,11 +131,16 @@ describe('worker webhook targets (cache invalidated through Redis)', () => {
     const token = await api.token([department]);
     const good = await createWebhook(department, token);
     const bad = newId('wh');
-    const box = new SecretBox(api.config.secretsEncryptionKey);
+    const box = new SecretBox(api.config.secretsEncryptionKeys);
     await api.db.dataSource.query(
       `INSERT INTO webhooks (id, department_id, name, url, events, headers_sealed, secret_sealed)
        VALUES ($1, $2, 'w', 'https://example.com/bad', '{SURVEY_COMPLETED}', $3, $4)`,
-      [bad, department, box.sealJson({}), new SecretBox(randomBytes(32)).seal('whsec_foreign')],
+      [
+        bad,
+        department,
+        box.sealJson({}, webhookSealContext(bad, 'headers_sealed')),
+        new SecretBox(randomBytes(32)).seal('whsec_foreign', webhookSealContext(bad, 'secret_sealed')),
+      ],
     );
     const gone = newId('wh');
 

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseDuration, parseDurationList } from './duration';
 import { readEnvFile } from './env-file';
 import { ConfigError, validateEnvironment } from './environment';
+import { parseKeyRing } from './key-ring';
 
 const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 
@@ -51,7 +52,8 @@ export class AppConfig {
   readonly sweeperIntervalMs!: number;
   /** How overdue a pending delivery or an unqueued event must be before the sweeper re-queues it. */
   readonly sweeperGraceMs!: number;
-  readonly secretsEncryptionKey!: Buffer;
+  /** SECRETS_ENCRYPTION_KEY's key ring, newest first: the newest seals values at rest, every key opens them. */
+  readonly secretsEncryptionKeys!: readonly Buffer[];
   readonly rateLimitPerMinute!: number;
   /** Events a token may publish per minute through POST /internal/events(/batch), counted apart from rateLimitPerMinute. */
   readonly rateLimitPublishPerMinute!: number;
@@ -85,10 +87,6 @@ function devEncryptionKey(dataDir: string): Buffer {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
-}
-
-function decodeKey(text: string): Buffer {
-  return /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
@@ -133,7 +131,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     queueLockDurationMs: parseDuration(env.QUEUE_LOCK_DURATION ?? '30s')!,
     sweeperIntervalMs: parseDuration(env.SWEEPER_INTERVAL ?? '30s')!,
     sweeperGraceMs: parseDuration(env.SWEEPER_GRACE ?? '1m')!,
-    secretsEncryptionKey: env.SECRETS_ENCRYPTION_KEY ? decodeKey(env.SECRETS_ENCRYPTION_KEY) : devEncryptionKey(dataDir),
+    secretsEncryptionKeys: env.SECRETS_ENCRYPTION_KEY ? parseKeyRing(env.SECRETS_ENCRYPTION_KEY)! : [devEncryptionKey(dataDir)],
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ?? 600,
     rateLimitPublishPerMinute: env.RATE_LIMIT_PUBLISH_PER_MINUTE ?? DEFAULT_PUBLISH_EVENTS_PER_MINUTE,
     maxWebhooksPerDepartment: env.MAX_WEBHOOKS_PER_DEPARTMENT ?? 20,

@@ -57,7 +57,7 @@ describe('readEnvFile', () => {
     const config = loadConfig({ envFile: file, env: { PORT: '9090' } });
     expect(config.port).toBe(9090);
     expect(config.workerConcurrency).toBe(7);
-    expect(config.secretsEncryptionKey).toEqual(Buffer.from('b'.repeat(64), 'hex'));
+    expect(config.secretsEncryptionKeys).toEqual([Buffer.from('b'.repeat(64), 'hex')]);
   });
 
   it('lets loadConfig name a bad value that came from the file', () => {

@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     expect(config.autoDisableAfterMs).toBe(5 * 86_400_000);
     expect(config.sessionTtlMs).toBe(12 * 3_600_000);
     expect(config.eventRetentionMs).toBe(30 * 86_400_000);
-    expect(config.secretsEncryptionKey).toHaveLength(32);
+    expect(config.secretsEncryptionKeys).toEqual([Buffer.from(key, 'hex')]);
     expect(config.databaseStatementTimeoutMs).toBe(5000);
     expect(config.databaseConnectTimeoutMs).toBe(5000);
   });
@@ -44,6 +44,8 @@ describe('loadConfig', () => {
     ['SECRETS_ENCRYPTION_KEY', 'short'],
     ['DATABASE_STATEMENT_TIMEOUT', '0'],
     ['DATABASE_CONNECT_TIMEOUT', '2h'],
+    ['SECRETS_ENCRYPTION_KEY', `${key},${key}`],
+    ['SECRETS_ENCRYPTION_KEY', `${'b'.repeat(64)};${key}`],
   ])('a bad %s stops with one line naming it', (name, value) => {
     expect(() => load({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} [^\\n]+$`));
   });
@@ -52,6 +54,7 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://app:hunter2-secret@db/app', 'hunter2-secret'],
     ['REDIS_URL', 'http://:hunter2-secret@cache:6379', 'hunter2-secret'],
     ['SECRETS_ENCRYPTION_KEY', 'hunter2-secret', 'hunter2-secret'],
+    ['SECRETS_ENCRYPTION_KEY', `${'b'.repeat(64)},${'c'.repeat(63)}`, 'b'.repeat(64)],
   ])('never shows the secret part of a bad %s', (name, value, secret) => {
     let message = '';
     try {
@@ -75,6 +78,11 @@ describe('loadConfig', () => {
     expect(config.sweeperGraceMs).toBe(90_000);
     expect(config.eventRetentionMs).toBe(2_500);
     expect(config.deliveryRetryScheduleMs).toEqual([250, 1_500, 120_000]);
+  });
+
+  it('reads a key ring newest first', () => {
+    const newer = Buffer.alloc(32, 7);
+    expect(load({ SECRETS_ENCRYPTION_KEY: `${newer.toString('base64')},${key}` }).secretsEncryptionKeys).toEqual([newer, Buffer.from(key, 'hex')]);
   });
 
   it('requires the connections when asked to', () => {

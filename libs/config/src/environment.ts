@@ -2,6 +2,7 @@ import { plainToInstance, Transform } from 'class-transformer';
 import { getMetadataStorage, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, ValidateBy } from 'class-validator';
 import { parseRedisUrl, redactUrl, RedisUrlError } from './redis-url';
 import { parseDuration, parseDurationList } from './duration';
+import { parseKeyRing } from './key-ring';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -52,6 +53,17 @@ function IsDurationList(example: string): PropertyDecorator {
     validator: {
       validate: (value) => typeof value === 'string' && parseDurationList(value) !== undefined,
       defaultMessage: () => `must be a comma-separated list of durations like ${example}`,
+    },
+  });
+}
+
+/** One key or a key ring parseKeyRing accepts. */
+function IsKeyRing(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isKeyRing',
+    validator: {
+      validate: (value) => typeof value === 'string' && parseKeyRing(value) !== undefined,
+      defaultMessage: () => 'must be 32-byte keys (64 hex or 44 base64 characters each), several comma-separated newest first, each listed once',
     },
   });
 }
@@ -158,9 +170,7 @@ export class EnvironmentVariables {
   DELIVERY_ALLOW_PRIVATE_NETWORKS?: boolean;
 
   @IsOptional()
-  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
-    message: 'must be 32 bytes as 64 hex characters or 44 base64 characters',
-  })
+  @IsKeyRing()
   SECRETS_ENCRYPTION_KEY?: string;
 
   @IsOptional()

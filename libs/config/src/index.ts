@@ -5,3 +5,4 @@ export { readEnvFile } from './env-file';
 export { ConfigError, ENVIRONMENT_VARIABLES, EnvironmentVariables } from './environment';
 export * from './process-flags';
 export * from './redis-url';
+export { parseKeyRing } from './key-ring';

@@ -35,7 +35,7 @@ export class Database {
     readonly dataSource: DataSource,
     config: AppConfig,
   ) {
-    this.box = new SecretBox(config.secretsEncryptionKey);
+    this.box = new SecretBox(config.secretsEncryptionKeys);
     this.repos = new Repositories(dataSource.manager, this.box);
   }
 

@@ -10,3 +10,5 @@ export * from './repositories/webhook.repository';
 export * from './repositories/delivery.repository';
 export * from './repositories/event.repository';
 export * from './repositories/sweep-cursor';
+export * from './sealed-columns';
+export * from './re-encrypt';

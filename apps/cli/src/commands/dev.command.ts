@@ -58,7 +58,7 @@ async function prepareDatabase(config: AppConfig, databaseUrl: string): Promise<
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     say(applied.length ? `Applied ${applied.length} migration(s)` : 'Database schema is up to date');
-    const tokens = new TokenService(new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKey)));
+    const tokens = new TokenService(new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKeys)));
     const issued = [DEMO_TOKEN, OPERATOR_DEMO_TOKEN];
     for (const old of await tokens.list()) {
       if (issued.some((t) => t.name === old.name) && old.revokedAt === null) await tokens.revoke(old.id);

@@ -9,6 +9,8 @@ import { Say, startLocalDatabase } from './local-services';
 export interface DatabaseSession {
   dataSource: DataSource;
   repos: Repositories;
+  /** Seals and opens values at rest with SECRETS_ENCRYPTION_KEY's ring. */
+  box: SecretBox;
   /** True when DATABASE_URL is unset and the local development PostgreSQL is used. */
   local: boolean;
 }
@@ -38,8 +40,8 @@ export async function withDatabase<T>(config: AppConfig, options: DatabaseOption
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       if (applied.length > 0) stderr(`Applied ${applied.length} migration(s) to the local database`);
     }
-    const repos = new Repositories(dataSource.manager, new SecretBox(config.secretsEncryptionKey));
-    return await work({ dataSource, repos, local: !config.databaseUrl });
+    const box = new SecretBox(config.secretsEncryptionKeys);
+    return await work({ dataSource, repos: new Repositories(dataSource.manager, box), box, local: !config.databaseUrl });
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
     await localService?.stop();

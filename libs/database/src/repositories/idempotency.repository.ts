@@ -1,6 +1,7 @@
 import { SecretBox } from '@pollarix/common';
 import { EntityManager } from 'typeorm';
 import { IdempotencyKeyEntity } from '../entities/idempotency-key.entity';
+import { IDEMPOTENCY_SEALS, sealContext } from '../sealed-columns';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
@@ -9,6 +10,8 @@ export interface StoredResponse {
   status: number;
   body: unknown;
 }
+
+const responseContext = (departmentId: string, key: string) => sealContext(IDEMPOTENCY_SEALS, [departmentId, key], 'response_sealed');
 
 export class IdempotencyRepository {
   constructor(
@@ -27,7 +30,7 @@ export class IdempotencyRepository {
         since: new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
       })
       .getOne();
-    return row ? { requestHash: row.requestHash, status: row.responseStatus, body: this.box.openJson(row.responseSealed) } : null;
+    return row ? { requestHash: row.requestHash, status: row.responseStatus, body: this.box.openJson(row.responseSealed, responseContext(departmentId, key)) } : null;
   }
 
   /**
@@ -43,7 +46,15 @@ export class IdempotencyRepository {
              response_sealed = EXCLUDED.response_sealed, created_at = EXCLUDED.created_at
          WHERE idempotency_keys.created_at <= $7
        RETURNING key`,
-      [departmentId, key, response.requestHash, response.status, this.box.sealJson(response.body), now, new Date(now.getTime() - IDEMPOTENCY_TTL_MS)],
+      [
+        departmentId,
+        key,
+        response.requestHash,
+        response.status,
+        this.box.sealJson(response.body, responseContext(departmentId, key)),
+        now,
+        new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
+      ],
     );
     return rows.length > 0;
   }

@@ -1,6 +1,7 @@
-import { SecretBox } from '@pollarix/common';
+import { SecretBox, UnsealError } from '@pollarix/common';
 import { EntityManager } from 'typeorm';
 import { WebhookEntity } from '../entities/webhook.entity';
+import { webhookSealContext } from '../sealed-columns';
 import { returningRows } from './raw-query';
 
 /** A webhook as the rest of the code sees it: header values in clear, secrets kept apart. */
@@ -138,7 +139,7 @@ export class WebhookRepository {
       name: row.name,
       url: row.url,
       events: row.events,
-      headers: this.box.openJson<Record<string, string>>(row.headersSealed),
+      headers: this.box.openJson<Record<string, string>>(row.headersSealed, webhookSealContext(row.id, 'headers_sealed')),
       isActive: row.isActive,
       disabledReason: row.disabledReason,
       createdAt: row.createdAt,
@@ -172,8 +173,8 @@ export class WebhookRepository {
       name: fields.name,
       url: fields.url,
       events: fields.events,
-      headersSealed: this.box.sealJson(fields.headers),
-      secretSealed: this.box.seal(secret),
+      headersSealed: this.box.sealJson(fields.headers, webhookSealContext(id, 'headers_sealed')),
+      secretSealed: this.box.seal(secret, webhookSealContext(id, 'secret_sealed')),
       previousSecretSealed: null,
       previousSecretExpiresAt: null,
       isActive: fields.isActive,
@@ -191,7 +192,7 @@ export class WebhookRepository {
         name: fields.name,
         url: fields.url,
         events: fields.events,
-        headersSealed: this.box.sealJson(fields.headers),
+        headersSealed: this.box.sealJson(fields.headers, webhookSealContext(id, 'headers_sealed')),
         isActive: fields.isActive,
         ...(fields.isActive ? { disabledReason: null } : {}),
       },
@@ -212,8 +213,8 @@ export class WebhookRepository {
     if (!row) return null;
     const overlapping = row.previousSecretSealed && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now;
     return {
-      current: this.box.open(row.secretSealed),
-      previous: overlapping ? this.box.open(row.previousSecretSealed!) : null,
+      current: this.box.open(row.secretSealed, webhookSealContext(id, 'secret_sealed')),
+      previous: overlapping ? this.box.open(row.previousSecretSealed!, webhookSealContext(id, 'previous_secret_sealed')) : null,
     };
   }
 
@@ -231,8 +232,11 @@ export class WebhookRepository {
   /** A target to hold from its sealed row; a previous secret already expired at `now` is not opened (it never signs again). */
   holdTarget(row: WebhookTargetRow, now = new Date()): HeldTarget {
     const expiresAt = row.previousSecretExpiresAt;
-    const previous = row.previousSecretSealed && expiresAt && expiresAt > now ? { secret: this.box.open(row.previousSecretSealed), expiresAt } : null;
-    return { webhook: this.toWebhook(row), secret: this.box.open(row.secretSealed), previous };
+    const previous =
+      row.previousSecretSealed && expiresAt && expiresAt > now
+        ? { secret: this.box.open(row.previousSecretSealed, webhookSealContext(row.id, 'previous_secret_sealed')), expiresAt }
+        : null;
+    return { webhook: this.toWebhook(row), secret: this.box.open(row.secretSealed, webhookSealContext(row.id, 'secret_sealed')), previous };
   }
 
   /**
@@ -278,18 +282,38 @@ export class WebhookRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** The current secret becomes the previous one, signing alongside the new one until `overlapUntil`. */
+  /**
+   * The current secret becomes the previous one, signing alongside the new one until `overlapUntil`.
+   * The current secret is opened and sealed again as the previous one (each column has its own
+   * associated data), written only if the current secret is still the one read: a concurrent rotation
+   * makes this one read again, so each rotation keeps the secret the one before it set. A current secret
+   * that cannot be opened (its key left the ring) has nothing to overlap with: rotating heals the webhook.
+   */
   async rotateSecret(departmentId: string, id: string, secret: string, overlapUntil: Date): Promise<boolean> {
-    const result = await this.manager
-      .createQueryBuilder()
-      .update(WebhookEntity)
-      .set({
-        previousSecretSealed: () => 'secret_sealed',
-        previousSecretExpiresAt: overlapUntil,
-        secretSealed: this.box.seal(secret),
-      })
-      .where('department_id = :departmentId AND id = :id', { departmentId, id })
-      .execute();
-    return (result.affected ?? 0) > 0;
+    for (;;) {
+      const row = await this.table.findOne({ where: { departmentId, id }, select: { id: true, secretSealed: true } });
+      if (!row) return false;
+      const previous = this.openOrNull(row.secretSealed, webhookSealContext(id, 'secret_sealed'));
+      const result = await this.manager
+        .createQueryBuilder()
+        .update(WebhookEntity)
+        .set({
+          previousSecretSealed: previous === null ? null : this.box.seal(previous, webhookSealContext(id, 'previous_secret_sealed')),
+          previousSecretExpiresAt: previous === null ? null : overlapUntil,
+          secretSealed: this.box.seal(secret, webhookSealContext(id, 'secret_sealed')),
+        })
+        .where('department_id = :departmentId AND id = :id AND secret_sealed = :read', { departmentId, id, read: row.secretSealed })
+        .execute();
+      if ((result.affected ?? 0) > 0) return true;
+    }
+  }
+
+  private openOrNull(sealed: string, context: string): string | null {
+    try {
+      return this.box.open(sealed, context);
+    } catch (error) {
+      if (error instanceof UnsealError) return null;
+      throw error;
+    }
   }
 }
