@@ -133,3 +133,27 @@ describe('a spray of random tokens from one address', () => {
     expect((await call(api.baseUrl, 'GET', '/events/types', { headers: { 'x-forwarded-for': uniqueAddress() } })).status).toBe(200);
   });
 });
+
+describe('TRUST_PROXY as a number of hops (a CDN, then a load balancer)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi({ TRUST_PROXY: '2', RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+  });
+  afterAll(() => api.close());
+
+  // The load balancer (the TCP peer, trusted) appended the CDN's address; the CDN (trusted) appended the client's.
+  const through = (forged: string, client: string, cdn: string) =>
+    call(api.baseUrl, 'GET', '/events/types', { headers: { 'x-forwarded-for': `${forged}, ${client}, ${cdn}` } });
+
+  it("counts the address the outer trusted proxy appended: the client's, not the CDN's nor a forged one", async () => {
+    const client = uniqueAddress();
+    const cdn = uniqueAddress();
+    const statuses: number[] = [];
+    // A new forged entry on every request does not give the client a new budget.
+    for (let i = 0; i <= LIMIT; i++) statuses.push((await through(uniqueAddress(), client, cdn)).status);
+    expect(statuses.slice(0, LIMIT).every((s) => s === 200)).toBe(true);
+    expect(statuses[LIMIT]).toBe(429);
+    // Another client behind the same CDN edge keeps its own budget.
+    expect((await through(uniqueAddress(), uniqueAddress(), cdn)).status).toBe(200);
+  });
+});

@@ -79,9 +79,10 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  // TRUST_PROXY trusts one hop, the proxy in front: req.ip is the address it appended to X-Forwarded-For,
-  // not the leftmost entry, which the client writes itself (and would pick a rate-limit budget with).
-  app.set('trust proxy', config.trustProxy ? 1 : false);
+  // TRUST_PROXY counts the trusted hops in front: req.ip is the address the outermost trusted proxy
+  // appended to X-Forwarded-For, never an entry further left, which the client writes itself (and would
+  // pick a rate-limit budget with).
+  app.set('trust proxy', config.trustProxy || false);
   app.disable('x-powered-by');
   // Order matters: the request id first so that every response, errors included, carries it; then the
   // request log and the metrics, so that requests refused by the body checks are logged and counted.

@@ -28,7 +28,8 @@ export class AppConfig {
   readonly nodeEnv!: 'development' | 'production' | 'test';
   readonly port!: number;
   readonly host!: string;
-  readonly trustProxy!: boolean;
+  /** Proxy hops in front whose X-Forwarded-* are believed (0: none). */
+  readonly trustProxy!: number;
   readonly databaseUrl?: string;
   readonly redisUrl?: string;
   /** PostgreSQL's statement_timeout for the API and worker; the client gives up shortly after (see libs/database). */
@@ -114,7 +115,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     nodeEnv,
     port: env.PORT ?? 3000,
     host: env.HOST ?? '0.0.0.0',
-    trustProxy: env.TRUST_PROXY ?? false,
+    trustProxy: env.TRUST_PROXY ?? 0,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     databaseStatementTimeoutMs: parseDuration(env.DATABASE_STATEMENT_TIMEOUT ?? '5s')!,

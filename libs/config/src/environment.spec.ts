@@ -30,6 +30,17 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    [undefined, 0],
+    ['false', 0],
+    ['true', 1],
+    ['1', 1],
+    ['2', 2],
+    ['10', 10],
+  ])('TRUST_PROXY=%s trusts %d proxy hops', (value, hops) => {
+    expect(load(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy).toBe(hops);
+  });
+
+  it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['WORKER_CONCURRENCY', '0'],
@@ -43,6 +54,10 @@ describe('loadConfig', () => {
     ['DELIVERY_RETRY_SCHEDULE', `5s,${'9'.repeat(400)}h`],
     ['SECRETS_ENCRYPTION_KEY', 'short'],
     ['DATABASE_STATEMENT_TIMEOUT', '0'],
+    ['TRUST_PROXY', 'maybe'],
+    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', '-1'],
+    ['TRUST_PROXY', '1.5'],
     ['DATABASE_CONNECT_TIMEOUT', '2h'],
     ['SECRETS_ENCRYPTION_KEY', `${key},${key}`],
     ['SECRETS_ENCRYPTION_KEY', `${'b'.repeat(64)};${key}`],

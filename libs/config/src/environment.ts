@@ -13,6 +13,13 @@ const toBool = ({ value }: { value: unknown }) => {
   return value;
 };
 
+/** TRUST_PROXY: a boolean (true = one hop) or a count of hops; anything else is left for the validators to refuse. */
+const toProxyHops = ({ value }: { value: unknown }) => {
+  const flag = toBool({ value });
+  if (typeof flag === 'boolean') return flag ? 1 : 0;
+  return typeof value === 'string' && /^\d{1,2}$/.test(value.trim()) ? Number(value.trim()) : value;
+};
+
 /** REDIS_URL is valid exactly when libs/redis can connect with it: one parser, one message per mistake. */
 function IsRedisUrl(): PropertyDecorator {
   const problem = (value: unknown): string | undefined => {
@@ -217,10 +224,13 @@ export class EnvironmentVariables {
   @IsBoolean()
   MIGRATIONS_RUN?: boolean;
 
+  /** How many proxy hops in front to trust: false/0 none, true/1 the one in front, 2–10 a chain (e.g. CDN then load balancer). */
   @IsOptional()
-  @Transform(toBool)
-  @IsBoolean()
-  TRUST_PROXY?: boolean;
+  @Transform(toProxyHops)
+  @IsInt({ message: 'TRUST_PROXY must be true, false or a number of proxy hops from 0 to 10' })
+  @Min(0, { message: 'TRUST_PROXY must be true, false or a number of proxy hops from 0 to 10' })
+  @Max(10, { message: 'TRUST_PROXY must be true, false or a number of proxy hops from 0 to 10' })
+  TRUST_PROXY?: number;
 
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
