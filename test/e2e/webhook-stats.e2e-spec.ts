@@ -178,6 +178,22 @@ describe('webhook stats API', () => {
     expect(bucket(res.body, 3)?.attempts).toBe(5);
   });
 
+  it("the console's session cookie reads them (a GET needs no CSRF header)", async () => {
+    const login = await fetch(`${api.baseUrl}/auth/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: a.token }),
+    });
+    expect(login.status).toBeLessThan(300);
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const res = await call(api.baseUrl, 'GET', statsPath(a.dept, a.webhookId), { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(bucket(res.body, 3)?.deliveries.succeeded).toBe(3);
+  });
+
   it("is 403 to another department's token, 404 for another department's webhook or none, as the delivery log", async () => {
     const foreign = await get(a, '', b.token);
     expect(foreign.status).toBe(403);
