@@ -46,13 +46,12 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** Rows the plan's scans of `deliveries` and `events` read (returned or filtered out), over all loops. */
-function rowsRead(node: PlanNode): number {
-  const own =
-    node['Relation Name'] === 'deliveries' || node['Relation Name'] === 'events'
-      ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)
-      : 0;
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
+/** Rows the plan's scans of `tables` read (returned or filtered out), over all loops. */
+function rowsRead(node: PlanNode, tables: readonly string[] = ['deliveries', 'events']): number {
+  const own = tables.includes(node['Relation Name'] ?? '')
+    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)
+    : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, tables), 0);
 }
 
 describe('delivery log statements with a backlog (scratch database)', () => {
@@ -111,7 +110,7 @@ describe('delivery log statements with a backlog (scratch database)', () => {
   });
 
   /** Runs `work`, then each statement it sent to those tables again under EXPLAIN ANALYZE (rolled back). */
-  async function rowsReadBy(work: (repos: Repositories) => Promise<unknown>): Promise<{ sql: string; rows: number }[]> {
+  async function rowsReadBy(work: (repos: Repositories) => Promise<unknown>, tables?: readonly string[]): Promise<{ sql: string; rows: number }[]> {
     logger.captured = [];
     await work(new Repositories(dataSource.manager, box));
     const statements = logger.captured.filter((c) => !/^\s*(START TRANSACTION|COMMIT|ROLLBACK)/i.test(c.sql));
@@ -121,7 +120,7 @@ describe('delivery log statements with a backlog (scratch database)', () => {
       await client.query('BEGIN');
       try {
         const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
-        measured.push({ sql: sql.replace(/\s+/g, ' ').slice(0, 80), rows: rowsRead(rows[0]['QUERY PLAN'][0].Plan) });
+        measured.push({ sql: sql.replace(/\s+/g, ' ').slice(0, 80), rows: rowsRead(rows[0]['QUERY PLAN'][0].Plan, tables) });
       } finally {
         await client.query('ROLLBACK');
       }
@@ -192,6 +191,44 @@ describe('delivery log statements with a backlog (scratch database)', () => {
 
   it('cancelling one delivery reads that delivery only', async () => {
     const measured = await rowsReadBy(({ deliveries }) => deliveries.cancel(deliveryIds[3 * BATCH], CANCELLABLE_STATUSES));
+    expect(overBudget(measured)).toEqual([]);
+  });
+
+  it("a webhook's hourly stats read the window's deliveries and attempts, not the webhook's history", async () => {
+    // A long history (created and attempted 20 days ago), then BATCH deliveries of the last hour, and
+    // one old delivery retried within the window: the one the attempts' index has to find.
+    const history = 2_000;
+    const ids = Array.from({ length: history + BATCH + 1 }, () => newId('msg'));
+    const events = ids.map(() => newId('evt'));
+    await client.query(
+      `INSERT INTO webhooks (id, department_id, name, url, events, headers_sealed, secret_sealed, created_at)
+       SELECT 'wh_stats', department_id, 'stats', url, events, headers_sealed, secret_sealed, created_at FROM webhooks WHERE id = 'wh_plans'`,
+    );
+    await client.query(
+      `INSERT INTO events (id, department_id, type, data, occurred_at, fanned_out_at) SELECT unnest($1::varchar[]), 'dept_plans', 'SURVEY_COMPLETED', '{}'::jsonb, now(), now()`,
+      [events],
+    );
+    await client.query(
+      `INSERT INTO deliveries (id, event_id, webhook_id, department_id, event_type, status, attempts, created_at, last_attempt_at)
+       SELECT v.id, v.event_id, 'wh_stats', 'dept_plans', 'SURVEY_COMPLETED', 'succeeded', 1, t.created_at,
+              CASE WHEN v.n > $3 + $4 THEN now() - interval '30 minutes' ELSE t.created_at END
+         FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS v(id, event_id, n)
+        CROSS JOIN LATERAL (
+          SELECT CASE WHEN v.n <= $3 THEN now() - interval '20 days' WHEN v.n <= $3 + $4 THEN now() - interval '1 hour' ELSE now() - interval '10 days' END
+        ) AS t(created_at)`,
+      [ids, events, history, BATCH],
+    );
+    await client.query(
+      `INSERT INTO delivery_attempts (delivery_id, attempt, requested_at, duration_ms) SELECT id, 1, last_attempt_at, 5 FROM deliveries WHERE webhook_id = 'wh_stats'`,
+    );
+    let stats: Awaited<ReturnType<Repositories['deliveries']['hourlyStats']>> | undefined;
+    const measured = await rowsReadBy(
+      async ({ deliveries }) => (stats = await deliveries.hourlyStats('wh_stats', new Date(Date.now() - 24 * 3_600_000), new Date())),
+      ['deliveries', 'events', 'delivery_attempts'],
+    );
+    expect(stats?.deliveries.reduce((n, row) => n + row.count, 0)).toBe(BATCH);
+    expect(stats?.attempts.reduce((n, row) => n + row.attempts, 0)).toBe(BATCH + 1);
+    expect(measured).toHaveLength(2);
     expect(overBudget(measured)).toEqual([]);
   });
 

@@ -133,6 +133,7 @@ describe('credentials only where they belong', () => {
       ['GET', `${listPath(dept)}${webhookId}/deliveries/${deliveryId}`],
       ['POST', `${listPath(dept)}${webhookId}/deliveries/${deliveryId}/redeliver`],
       ['POST', `${listPath(dept)}${webhookId}/recover`],
+      ['GET', `${listPath(dept)}${webhookId}/stats`],
       ['GET', '/events/types'],
       ['POST', '/internal/events'],
       ['POST', '/internal/events/batch'],

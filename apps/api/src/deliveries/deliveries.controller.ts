@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { ErrorResponseDto } from '../docs/error-response.dto';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryDetailDto, DeliveryListDto, DeliveryQueryDto, RecoverDto, RequeuedDto } from './dto/delivery.dto';
+import { StatsQueryDto, WebhookStatsDto } from './dto/stats.dto';
 
 @ApiTags('deliveries')
 @ApiNotFoundResponse({ description: 'No such webhook or delivery in this department', type: ErrorResponseDto })
@@ -35,6 +36,15 @@ export class DeliveriesController {
   @ApiConflictResponse({ description: 'Still pending, or the webhook is inactive', type: ErrorResponseDto })
   async redeliver(@Param('departmentId') departmentId: string, @Param('webhookId') webhookId: string, @Param('deliveryId') deliveryId: string): Promise<void> {
     await this.deliveries.redeliver(departmentId, webhookId, deliveryId);
+  }
+
+  @Get('stats')
+  @Authenticated({ scope: 'webhooks:read' })
+  @ApiOperation({ summary: "A webhook's last hours: deliveries by outcome and attempt latency (p50, p95) per UTC hour" })
+  @ApiOkResponse({ type: WebhookStatsDto })
+  @ApiUnprocessableEntityResponse({ description: 'since is not a date-time, in the future, or more than 7 days ago', type: ErrorResponseDto })
+  stats(@Param('departmentId') departmentId: string, @Param('webhookId') webhookId: string, @Query() query: StatsQueryDto): Promise<WebhookStatsDto> {
+    return this.deliveries.stats(departmentId, webhookId, query);
   }
 
   @Post('recover')

@@ -5,6 +5,8 @@ import { toEnvelope } from '@pollarix/events';
 import { DeliveryLifecycle, LifecycleRefusal } from '@pollarix/lifecycle';
 import { webhookNotFound } from '../webhooks/webhooks.service';
 import { DeliveryDetailDto, DeliveryListDto, DeliveryQueryDto, DeliverySummaryDto, RecoverDto, RequeuedDto } from './dto/delivery.dto';
+import { StatsQueryDto, WebhookStatsDto } from './dto/stats.dto';
+import { BUCKET_MS, fillBuckets, statsWindow } from './webhook-stats';
 
 const DEFAULT_LIMIT = 20;
 
@@ -104,6 +106,20 @@ export class DeliveriesService {
         error: a.error,
         errorMessage: a.errorMessage,
       })),
+    };
+  }
+
+  async stats(departmentId: string, webhookId: string, query: StatsQueryDto): Promise<WebhookStatsDto> {
+    const window = statsWindow(query.since, new Date());
+    await this.assertWebhook(departmentId, webhookId);
+    const rows = await this.db.repos.deliveries.hourlyStats(webhookId, window.since, window.until);
+    return {
+      departmentId,
+      webhookId,
+      since: window.since.toISOString(),
+      until: window.until.toISOString(),
+      bucketSeconds: BUCKET_MS / 1000,
+      buckets: fillBuckets(window, rows.deliveries, rows.attempts),
     };
   }
 

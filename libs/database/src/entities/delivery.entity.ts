@@ -11,6 +11,8 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 // `status` (why: migration DueIndex).
 @Check('CHK_deliveries_due_iff_pending', `("status" = 'pending') = ("next_attempt_at" IS NOT NULL)`)
 @Index('IDX_deliveries_due', ['nextAttemptAt'], { where: `"next_attempt_at" IS NOT NULL` })
+// A webhook's recent attempts, for its stats (why: migration WebhookAttemptedIndex).
+@Index('IDX_deliveries_webhook_attempted', ['webhookId', 'lastAttemptAt'], { where: `"last_attempt_at" IS NOT NULL` })
 export class DeliveryEntity {
   @PrimaryColumn({ type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_deliveries' })
   id!: string;

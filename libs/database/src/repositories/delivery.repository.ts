@@ -147,6 +147,21 @@ const restartParams = (where: RestartFilter) => [
   where.after?.id ?? null,
 ];
 
+/** Deliveries of a webhook created in one UTC hour and now in one status (hourlyStats). */
+export interface HourlyDeliveryCount {
+  hour: Date;
+  status: DeliveryStatus;
+  count: number;
+}
+
+/** Attempts made in one UTC hour to a webhook, with the nearest-rank median and 95th percentile of their durations. */
+export interface HourlyAttempts {
+  hour: Date;
+  attempts: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
 export class DeliveryRepository {
   constructor(private readonly manager: EntityManager) {}
 
@@ -324,6 +339,34 @@ export class DeliveryRepository {
     if (filter.until) query.andWhere('d.created_at < :until', { until: filter.until });
     if (after) query.andWhere('(d.created_at, d.id) < (:afterAt, :afterId)', { afterAt: after.createdAt, afterId: after.id });
     return query.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'DESC').limit(limit).getMany();
+  }
+
+  /**
+   * A webhook's deliveries created in [since, until] per UTC hour and current status, and its attempts
+   * made in [since, until] per UTC hour with their latency percentiles: only hours with rows. Index
+   * ranges for this webhook and window: deliveries on IDX_deliveries_webhook_created, attempts through
+   * their deliveries attempted since `since` (IDX_deliveries_webhook_attempted; a delivery's attempts
+   * are made in order, so one made in the window means its last one was) and the attempts' primary key.
+   */
+  async hourlyStats(webhookId: string, since: Date, until: Date): Promise<{ deliveries: HourlyDeliveryCount[]; attempts: HourlyAttempts[] }> {
+    const deliveries: HourlyDeliveryCount[] = await this.manager.query(
+      `SELECT date_trunc('hour', created_at, 'UTC') AS hour, status, count(*)::int AS count
+         FROM deliveries
+        WHERE webhook_id = $1 AND created_at >= $2 AND created_at <= $3
+        GROUP BY 1, 2`,
+      [webhookId, since, until],
+    );
+    const attempts: HourlyAttempts[] = await this.manager.query(
+      `SELECT date_trunc('hour', a.requested_at, 'UTC') AS hour, count(*)::int AS attempts,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS "p50Ms",
+              percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS "p95Ms"
+         FROM deliveries d
+         JOIN delivery_attempts a ON a.delivery_id = d.id
+        WHERE d.webhook_id = $1 AND d.last_attempt_at >= $2 AND a.requested_at >= $2 AND a.requested_at <= $3
+        GROUP BY 1`,
+      [webhookId, since, until],
+    );
+    return { deliveries, attempts };
   }
 
   findInWebhook(webhookId: string, id: string): Promise<DeliveryEntity | null> {
