@@ -1,5 +1,6 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
+import { escapeUnstorable, findUnstorableText } from '../storable-text';
 
 /**
  * class-validator option for constraints whose failure is a 422 (well-formed but unacceptable value).
@@ -19,7 +20,8 @@ export function toErrorDetails(errors: ValidationError[], loc: (string | number)
   let status: 400 | 422 = 422;
   const visit = (list: ValidationError[], path: (string | number)[]) => {
     for (const error of list) {
-      const here = [...path, error.property];
+      // An unknown key may itself hold NUL or a lone surrogate: an error never echoes those.
+      const here = [...path, escapeUnstorable(error.property)];
       const names = Object.keys(error.constraints ?? {});
       const structural = names.filter((name) => !isUnprocessable(error, name));
       const chosen = structural[0] ?? names[0];
@@ -44,7 +46,8 @@ class ValidationFailed extends Error {
 
 /**
  * The one global ValidationPipe: whitelist + forbidNonWhitelisted + transform, bodies must be JSON
- * objects, and failures become AppErrors in the seed's format with the 400/422 split.
+ * objects, and failures become AppErrors in the seed's format with the 400/422 split. Every body,
+ * query and path value passes here, so here the API applies the storable-text rule (422 per string).
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
@@ -64,13 +67,22 @@ export class AppValidationPipe extends ValidationPipe {
         throw new AppError(ErrorCode.BadRequest, [{ msg: 'Request body must be a JSON object', type: ErrorCode.BadRequest, loc: ['body'] }]);
       }
     }
+    const where = metadata.type === 'param' ? 'path' : metadata.type;
+    const unstorable = metadata.type === 'custom' ? [] : unstorableDetails(value, where, metadata.data);
+    let transformed: unknown;
     try {
-      return await super.transform(value, metadata);
+      transformed = await super.transform(value, metadata);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
-      const where = metadata.type === 'param' ? 'path' : metadata.type;
       const { status, detail } = toErrorDetails(error.errors, [where]);
-      throw new AppError(status === 400 ? ErrorCode.BadRequest : ErrorCode.Unprocessable, detail);
+      throw new AppError(status === 400 ? ErrorCode.BadRequest : ErrorCode.Unprocessable, [...detail, ...unstorable]);
     }
+    if (unstorable.length > 0) throw new AppError(ErrorCode.Unprocessable, unstorable);
+    return transformed;
   }
+}
+
+/** 422 details for strings PostgreSQL cannot store (storable-text.ts), in every body, query and path value. */
+function unstorableDetails(value: unknown, where: string, name: string | undefined): ErrorDetail[] {
+  return findUnstorableText(value, name === undefined ? [] : [name]).map(({ loc, msg }) => ({ msg, type: ErrorCode.Unprocessable, loc: [where, ...loc] }));
 }
