@@ -34,19 +34,18 @@ describe('text PostgreSQL cannot store: a 422 naming the field, nothing stored',
   });
   afterAll(() => api.close());
 
-  const rowsOf = (id: string) => departmentRows(api.db.dataSource, id);
+  const rows = () => departmentRows(api.db.dataSource, [dept, other.dept]);
 
   /** The request answers 422 with a value_error at `loc`, and neither department stored anything. */
   async function expectRefused(send: () => Promise<JsonResponse>, loc: (string | number)[], field: string): Promise<void> {
-    const [before, otherBefore] = [await rowsOf(dept), await rowsOf(other.dept)];
+    const before = await rows();
     const res = await send();
     expect(res.status).toBe(422);
     expect(res.body).toEqual({ status: 422, detail: expect.any(Array) });
     expect(res.body.detail).toContainEqual({ loc, type: 'value_error', msg: expect.stringContaining(`${field} holds`) });
     // The answer never echoes the bytes it refuses.
     expect(findUnstorableText(res.body)).toEqual([]);
-    expect(await rowsOf(dept)).toEqual(before);
-    expect(await rowsOf(other.dept)).toEqual(otherBefore);
+    expect(await rows()).toEqual(before);
   }
 
   const publish =
@@ -141,5 +140,34 @@ describe('text PostgreSQL cannot store: a 422 naming the field, nothing stored',
     expect(res.status).toBe(202);
     expect(res.body.data).toEqual(data);
     expect(await api.db.repos.events.findData(res.body.id)).toEqual(data);
+  });
+
+  it("keys named like Object.prototype's members are stored, not dropped (event data and custom headers; found by the fuzz suite)", async () => {
+    const data = {
+      ...completedData,
+      valueOf: [1],
+      respondent: { toString: 's', hasOwnProperty: true },
+      answers: [{ questionId: 'q', value: { isPrototypeOf: null } }],
+    };
+    const res = await call(api.baseUrl, 'POST', '/internal/events/batch', {
+      token: other.publisher,
+      body: { events: [{ type: 'SURVEY_COMPLETED', departmentId: other.dept, data }] },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.events[0].data).toEqual(data);
+    expect(await api.db.repos.events.findData(res.body.events[0].id)).toEqual(data);
+
+    const headers = { 'X-A': 'b', valueOf: 'v', toString: 's' };
+    const created = await call(api.baseUrl, 'POST', `/department/${other.dept}/webhook/`, { token: other.token, body: { ...hook, headers } });
+    expect(created.status).toBe(201);
+    const read = await call(api.baseUrl, 'GET', `/department/${other.dept}/webhook/${created.body.webhooks[0].id}`, { token: other.token });
+    expect(read.body.webhooks[0].headers).toEqual(headers);
+  });
+
+  it('keys the framework strips (__proto__, constructor, prototype) are refused, not silently dropped', async () => {
+    const raw = `{"type": "SURVEY_COMPLETED", "departmentId": "${dept}", "data": {"surveyId": "s", "responseId": "r", "completedAt": "2026-11-26T10:00:00Z", "respondent": {"constructor": "c"}}}`;
+    const res = await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, raw, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(422);
+    expect(res.body.detail).toEqual([{ loc: ['body', 'data', 'respondent', 'constructor'], type: 'value_error', msg: expect.stringContaining('is reserved') }]);
   });
 });

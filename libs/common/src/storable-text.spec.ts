@@ -60,6 +60,12 @@ describe('findUnstorableText', () => {
     expect(found.flatMap((f) => [f.msg, ...f.loc]).join('')).not.toContain('\u0000');
   });
 
+  it('refuses the keys the framework strips from bodies, at any depth, and only as keys', () => {
+    const found = findUnstorableText(JSON.parse('{"a": {"__proto__": 1}, "constructor": {"prototype": 2}, "b": ["constructor"], "toString": 3}'));
+    expect(found.map((f) => f.loc)).toEqual([['a', '__proto__'], ['constructor']]);
+    expect(found[0].msg).toBe('Field name a.__proto__ is reserved: __proto__, constructor and prototype cannot be stored as keys');
+  });
+
   it('locates below a given prefix (a path or query parameter)', () => {
     expect(findUnstorableText('wh\u0000', ['webhookId'])).toEqual([{ loc: ['webhookId'], msg: expect.stringContaining('webhookId holds U+0000') }]);
   });

@@ -3,7 +3,14 @@
  * string, value or object key at any depth, must not hold U+0000 or a lone UTF-16 surrogate.
  * PostgreSQL refuses both in jsonb (the API answered 500) and node-postgres silently turns lone
  * surrogates into U+FFFD in text columns (stored, then delivered, as something else than was sent).
+ * Keys that the framework strips from bodies (RESERVED_KEYS) are refused by the same rule.
  */
+
+/**
+ * Keys Nest's ValidationPipe deletes from every body as a defence against prototype pollution: they
+ * could not be stored as sent, so they are refused like the text above rather than silently dropped.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** One string that cannot be stored, located from the root of the value scanned. */
 export interface UnstorableText {
@@ -53,7 +60,7 @@ interface Visit {
   value: unknown;
   key: string | number | undefined;
   parent: Visit | undefined;
-  /** Set when the key itself cannot be stored: its value is then not looked into. */
+  /** Set when the key itself cannot be stored (the message's end): its value is then not looked into. */
   badKey?: string;
 }
 
@@ -64,6 +71,12 @@ function locOf(visit: Visit): (string | number)[] {
 }
 
 const RULE = 'text must be valid Unicode without NUL';
+
+function keyProblem(key: string): string | undefined {
+  if (RESERVED_KEYS.has(key)) return 'is reserved: __proto__, constructor and prototype cannot be stored as keys';
+  const reason = unstorableReason(key);
+  return reason ? `${reason}: ${RULE}` : undefined;
+}
 
 /**
  * Every string (value or key) in `value` that cannot be stored, at most `limit`, in document order,
@@ -80,7 +93,7 @@ export function findUnstorableText(value: unknown, at: (string | number)[] = [],
     const here = visit.value;
     if (visit.badKey) {
       const loc = locOf(visit);
-      found.push({ loc, msg: `Field name ${formatFieldPath(loc)} ${visit.badKey}: ${RULE}` });
+      found.push({ loc, msg: `Field name ${formatFieldPath(loc)} ${visit.badKey}` });
     } else if (typeof here === 'string') {
       const reason = unstorableReason(here);
       if (reason) {
@@ -93,7 +106,7 @@ export function findUnstorableText(value: unknown, at: (string | number)[] = [],
       const keys = Object.keys(here);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i];
-        const badKey = unstorableReason(key) ?? undefined;
+        const badKey = keyProblem(key);
         stack.push({ value: badKey ? undefined : (here as Record<string, unknown>)[key], key, parent: visit, badKey });
       }
     }

@@ -1,7 +1,7 @@
 import { ArgumentMetadata } from '@nestjs/common';
-import { IsISO8601, IsOptional, IsString } from 'class-validator';
+import { IsISO8601, IsObject, IsOptional, IsString } from 'class-validator';
 import { AppError } from '../errors/app-error';
-import { AppValidationPipe } from './validation';
+import { AppValidationPipe, KeepAsSent } from './validation';
 
 class Body {
   @IsString() name!: string;
@@ -47,5 +47,29 @@ describe('AppValidationPipe: the storable-text rule on every body, query and pat
     expect((await refusal('wh\u0000', { type: 'param', metatype: String, data: 'webhookId' })).details[0].loc).toEqual(['path', 'webhookId']);
     expect((await refusal({ eventType: 'A\u0000' }, { type: 'query', metatype: Object })).details[0].loc).toEqual(['query', 'eventType']);
     expect((await refusal('A\uDC00', { type: 'query', metatype: String, data: 'q' })).details[0].loc).toEqual(['query', 'q']);
+  });
+});
+
+describe('KeepAsSent', () => {
+  class Free {
+    @IsObject() @KeepAsSent() kept!: Record<string, unknown>;
+    @IsObject() rebuilt!: Record<string, unknown>;
+  }
+
+  it("keeps keys class-transformer drops when it rebuilds a plain object (Object.prototype's names)", async () => {
+    const json = JSON.parse('{"valueOf": [], "toString": "s", "deep": {"hasOwnProperty": true, "isPrototypeOf": null}}') as Record<string, unknown>;
+    const result = (await pipe.transform({ kept: json, rebuilt: json }, { type: 'body', metatype: Free })) as Free;
+    expect(JSON.stringify(result.kept)).toBe(JSON.stringify(json));
+    // Why the decorator exists: without it those keys are gone.
+    expect(result.rebuilt).toEqual({ deep: {} });
+  });
+
+  it('refuses, rather than drops, the keys the framework strips (__proto__, constructor, prototype)', async () => {
+    const json = JSON.parse('{"a": 1, "deep": {"__proto__": {"polluted": true}, "constructor": 1}}') as Record<string, unknown>;
+    const error = await refusal({ kept: json, rebuilt: {} }, { type: 'body', metatype: Free });
+    expect(error.details.map((d) => d.loc)).toEqual([
+      ['body', 'kept', 'deep', '__proto__'],
+      ['body', 'kept', 'deep', 'constructor'],
+    ]);
   });
 });

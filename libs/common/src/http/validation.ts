@@ -1,4 +1,5 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Transform } from 'class-transformer';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
 import { escapeUnstorable, findUnstorableText } from '../storable-text';
 
@@ -37,6 +38,13 @@ export function toErrorDetails(errors: ValidationError[], loc: (string | number)
   visit(errors, loc);
   return { status, detail };
 }
+
+/**
+ * For a field of free-form JSON (event data, custom headers): the value exactly as the client sent
+ * it. class-transformer rebuilds nested plain objects and drops keys named like Object.prototype
+ * members (constructor, toString, valueOf, __proto__…): data would be stored without them.
+ */
+export const KeepAsSent = (): PropertyDecorator => Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => obj[key]);
 
 class ValidationFailed extends Error {
   constructor(readonly errors: ValidationError[]) {
