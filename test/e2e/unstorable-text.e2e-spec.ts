@@ -1,6 +1,7 @@
 import { findUnstorableText } from '@pollarix/common';
 import { call, JsonResponse, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { departmentRows } from '../support/department-rows';
+import { cli, requireBuiltCli } from '../support/cli';
 import { completedData } from '../support/tenants';
 
 /**
@@ -169,5 +170,17 @@ describe('text PostgreSQL cannot store: a 422 naming the field, nothing stored',
     const res = await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, raw, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(422);
     expect(res.body.detail).toEqual([{ loc: ['body', 'data', 'respondent', 'constructor'], type: 'value_error', msg: expect.stringContaining('is reserved') }]);
+  });
+
+  it('CLI event publish: the same rule, one clear line per field, nothing stored (built: dist/apps/cli/main.js)', async () => {
+    requireBuiltCli();
+    const before = await rows();
+    const data = { ...completedData, answers: [{ questionId: 'q1', value: 'a\u0000b' }], note: 'half \uDBFF' };
+    const result = await cli(['event', 'publish', '--department', dept, '--type', 'SURVEY_COMPLETED', '--data', JSON.stringify(data)]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('error: event not published:\n');
+    expect(result.stderr).toContain('  data.answers[0].value: data.answers[0].value holds U+0000 (NUL): text must be valid Unicode without NUL\n');
+    expect(result.stderr).toContain('  data.note: data.note holds a lone surrogate (U+DBFF)');
+    expect(await rows()).toEqual(before);
   });
 });
