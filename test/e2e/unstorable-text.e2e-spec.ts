@@ -1,4 +1,4 @@
-import { findUnstorableText } from '@pollarix/common';
+import { findUnstorable } from '@pollarix/common';
 import { call, JsonResponse, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { departmentRows } from '../support/department-rows';
 import { cli, requireBuiltCli } from '../support/cli';
@@ -45,7 +45,7 @@ describe('text PostgreSQL cannot store: a 422 naming the field, nothing stored',
     expect(res.body).toEqual({ status: 422, detail: expect.any(Array) });
     expect(res.body.detail).toContainEqual({ loc, type: 'value_error', msg: expect.stringContaining(`${field} holds`) });
     // The answer never echoes the bytes it refuses.
-    expect(findUnstorableText(res.body)).toEqual([]);
+    expect(findUnstorable(res.body)).toEqual([]);
     expect(await rows()).toEqual(before);
   }
 
@@ -170,6 +170,22 @@ describe('text PostgreSQL cannot store: a 422 naming the field, nothing stored',
     const res = await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, raw, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(422);
     expect(res.body.detail).toEqual([{ loc: ['body', 'data', 'respondent', 'constructor'], type: 'value_error', msg: expect.stringContaining('is reserved') }]);
+  });
+
+  it('JSON nested thousands of levels deep is a 422, not a 500 (event data and a webhook body)', async () => {
+    const nest = '['.repeat(100_000) + ']'.repeat(100_000);
+    const before = await rows();
+    const event = `{"type": "SURVEY_COMPLETED", "departmentId": "${dept}", "data": {"surveyId": "s", "responseId": "r", "completedAt": "2026-11-26T10:00:00Z", "deep": ${nest}}}`;
+    const webhook = `{"name": "n", "url": "https://example.com/", "events": ["SURVEY_COMPLETED"], "headers": {"X-A": ${nest}}}`;
+    const json = { 'content-type': 'application/json' };
+    for (const res of [
+      await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, raw: event, headers: json }),
+      await call(api.baseUrl, 'POST', `/department/${dept}/webhook/`, { token, raw: webhook, headers: json }),
+    ]) {
+      expect(res.status).toBe(422);
+      expect(res.body.detail).toEqual([{ loc: expect.any(Array), type: 'value_error', msg: expect.stringContaining('is nested deeper than 64 levels') }]);
+    }
+    expect(await rows()).toEqual(before);
   });
 
   it('CLI event publish: the same rule, one clear line per field, nothing stored (built: dist/apps/cli/main.js)', async () => {

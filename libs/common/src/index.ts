@@ -10,4 +10,4 @@ export * from './ttl-cache';
 export * from './version';
 export * from './logging/logger';
 export * from './micro-batcher';
-export * from './storable-text';
+export * from './storable-json';

@@ -20,7 +20,7 @@ async function refusal(value: unknown, metadata: ArgumentMetadata): Promise<AppE
   return error as AppError;
 }
 
-describe('AppValidationPipe: the storable-text rule on every body, query and path value', () => {
+describe('AppValidationPipe: the storable-json rule on every body, query and path value', () => {
   it('lets storable text through', async () => {
     await expect(pipe.transform({ name: 'ok 😀' }, body)).resolves.toEqual({ name: 'ok 😀' });
     await expect(pipe.transform('wh_1', { type: 'param', metatype: String, data: 'webhookId' })).resolves.toBe('wh_1');

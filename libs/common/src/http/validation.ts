@@ -1,7 +1,7 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
-import { escapeUnstorable, findUnstorableText } from '../storable-text';
+import { escapeUnstorable, findUnstorable } from '../storable-json';
 
 /**
  * class-validator option for constraints whose failure is a 422 (well-formed but unacceptable value).
@@ -55,7 +55,8 @@ class ValidationFailed extends Error {
 /**
  * The one global ValidationPipe: whitelist + forbidNonWhitelisted + transform, bodies must be JSON
  * objects, and failures become AppErrors in the seed's format with the 400/422 split. Every body,
- * query and path value passes here, so here the API applies the storable-text rule (422 per string).
+ * query and path value passes here, so here the API applies the storable-json rule (422 per string,
+ * key or too deep value).
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
@@ -76,7 +77,10 @@ export class AppValidationPipe extends ValidationPipe {
       }
     }
     const where = metadata.type === 'param' ? 'path' : metadata.type;
-    const unstorable = metadata.type === 'custom' ? [] : unstorableDetails(value, where, metadata.data);
+    const found = metadata.type === 'custom' ? [] : findUnstorable(value, metadata.data === undefined ? [] : [metadata.data]);
+    const unstorable = found.map(({ loc, msg }): ErrorDetail => ({ msg, type: ErrorCode.Unprocessable, loc: [where, ...loc] }));
+    // The framework's own walk of a too deep body would overflow the stack: refuse before it.
+    if (found.some((problem) => problem.tooDeep)) throw new AppError(ErrorCode.Unprocessable, unstorable);
     let transformed: unknown;
     try {
       transformed = await super.transform(value, metadata);
@@ -88,9 +92,4 @@ export class AppValidationPipe extends ValidationPipe {
     if (unstorable.length > 0) throw new AppError(ErrorCode.Unprocessable, unstorable);
     return transformed;
   }
-}
-
-/** 422 details for strings PostgreSQL cannot store (storable-text.ts), in every body, query and path value. */
-function unstorableDetails(value: unknown, where: string, name: string | undefined): ErrorDetail[] {
-  return findUnstorableText(value, name === undefined ? [] : [name]).map(({ loc, msg }) => ({ msg, type: ErrorCode.Unprocessable, loc: [where, ...loc] }));
 }

@@ -3,7 +3,8 @@
  * string, value or object key at any depth, must not hold U+0000 or a lone UTF-16 surrogate.
  * PostgreSQL refuses both in jsonb (the API answered 500) and node-postgres silently turns lone
  * surrogates into U+FFFD in text columns (stored, then delivered, as something else than was sent).
- * Keys that the framework strips from bodies (RESERVED_KEYS) are refused by the same rule.
+ * Keys that the framework strips from bodies (RESERVED_KEYS) are refused by the same rule, and so is
+ * JSON nested deeper than MAX_JSON_DEPTH.
  */
 
 /**
@@ -12,11 +13,20 @@
  */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Deepest nesting accepted (the body object is level 1). JSON.parse takes any depth, but the recursive
+ * walks after it (Nest's ValidationPipe, class-transformer, JSON.stringify, PostgreSQL's jsonb input)
+ * overflowed their stacks near 5,000 levels, which a 1 MiB body easily holds, and answered 500.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** One string that cannot be stored, located from the root of the value scanned. */
-export interface UnstorableText {
+export interface Unstorable {
   /** Path to the string, e.g. ['data', 'answers', 2, 'text']; a bad key is located by itself. */
   loc: (string | number)[];
   msg: string;
+  /** Nested deeper than MAX_JSON_DEPTH: nothing else may walk this value (it could overflow a stack). */
+  tooDeep?: true;
 }
 
 /** Enough to fix a request, and a bounded answer however many bad strings a 1 MiB body holds. */
@@ -60,6 +70,8 @@ interface Visit {
   value: unknown;
   key: string | number | undefined;
   parent: Visit | undefined;
+  /** Objects and arrays around the value (the root's children are at depth 1). */
+  depth: number;
   /** Set when the key itself cannot be stored (the message's end): its value is then not looked into. */
   badKey?: string;
 }
@@ -79,35 +91,38 @@ function keyProblem(key: string): string | undefined {
 }
 
 /**
- * Every string (value or key) in `value` that cannot be stored, at most `limit`, in document order,
- * located below `at` (e.g. ['webhookId'] for a path parameter's value).
+ * Every string (value or key) in `value` that cannot be stored, and every object or array nested too
+ * deep, at most `limit`, in document order, located below `at` (e.g. ['webhookId'] for a path
+ * parameter's value).
  * Iterative with parent links, so a deeply nested body neither overflows the stack nor copies a path
  * per node. Keys in the returned locs are escaped: an error never echoes the bytes it refuses.
  */
-export function findUnstorableText(value: unknown, at: (string | number)[] = [], limit = MAX_UNSTORABLE_REPORTED): UnstorableText[] {
-  const found: UnstorableText[] = [];
-  const root = at.reduce<Visit>((parent, key) => ({ value: undefined, key, parent }), { value: undefined, key: undefined, parent: undefined });
+export function findUnstorable(value: unknown, at: (string | number)[] = [], limit = MAX_UNSTORABLE_REPORTED): Unstorable[] {
+  const found: Unstorable[] = [];
+  const root = at.reduce<Visit>((parent, key) => ({ value: undefined, key, parent, depth: 0 }), { value: undefined, key: undefined, parent: undefined, depth: 0 });
   const stack: Visit[] = [{ ...root, value }];
-  while (stack.length > 0 && found.length < limit) {
+  // Past the limit the walk goes on, reporting nothing but a too deep value: that one must be known.
+  while (stack.length > 0) {
     const visit = stack.pop()!;
     const here = visit.value;
+    const reporting = found.length < limit;
     if (visit.badKey) {
-      const loc = locOf(visit);
-      found.push({ loc, msg: `Field name ${formatFieldPath(loc)} ${visit.badKey}` });
+      if (reporting) found.push({ loc: locOf(visit), msg: `Field name ${formatFieldPath(locOf(visit))} ${visit.badKey}` });
     } else if (typeof here === 'string') {
-      const reason = unstorableReason(here);
-      if (reason) {
-        const loc = locOf(visit);
-        found.push({ loc, msg: `${formatFieldPath(loc) || 'value'} ${reason}: ${RULE}` });
-      }
+      const reason = reporting && unstorableReason(here);
+      if (reason) found.push({ loc: locOf(visit), msg: `${formatFieldPath(locOf(visit)) || 'value'} ${reason}: ${RULE}` });
+    } else if (here !== null && typeof here === 'object' && visit.depth >= MAX_JSON_DEPTH) {
+      const loc = locOf(visit);
+      found.push({ loc, msg: `${formatFieldPath(loc) || 'value'} is nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`, tooDeep: true });
+      break;
     } else if (Array.isArray(here)) {
-      for (let i = here.length - 1; i >= 0; i--) stack.push({ value: here[i], key: i, parent: visit });
+      for (let i = here.length - 1; i >= 0; i--) stack.push({ value: here[i], key: i, parent: visit, depth: visit.depth + 1 });
     } else if (here !== null && typeof here === 'object') {
       const keys = Object.keys(here);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i];
         const badKey = keyProblem(key);
-        stack.push({ value: badKey ? undefined : (here as Record<string, unknown>)[key], key, parent: visit, badKey });
+        stack.push({ value: badKey ? undefined : (here as Record<string, unknown>)[key], key, parent: visit, depth: visit.depth + 1, badKey });
       }
     }
   }

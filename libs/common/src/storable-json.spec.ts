@@ -1,4 +1,4 @@
-import { escapeUnstorable, findUnstorableText, formatFieldPath, MAX_UNSTORABLE_REPORTED, unstorableReason } from './storable-text';
+import { escapeUnstorable, findUnstorable, formatFieldPath, MAX_JSON_DEPTH, MAX_UNSTORABLE_REPORTED, unstorableReason } from './storable-json';
 
 describe('unstorableReason', () => {
   it.each([
@@ -35,16 +35,16 @@ describe('escapeUnstorable', () => {
   });
 });
 
-describe('findUnstorableText', () => {
+describe('findUnstorable', () => {
   it('finds nothing in storable values of every JSON type', () => {
-    expect(findUnstorableText({ a: 'x', b: [1, true, null, { c: '😀' }], d: 2.5 })).toEqual([]);
-    expect(findUnstorableText(null)).toEqual([]);
-    expect(findUnstorableText(42)).toEqual([]);
-    expect(findUnstorableText('text')).toEqual([]);
+    expect(findUnstorable({ a: 'x', b: [1, true, null, { c: '😀' }], d: 2.5 })).toEqual([]);
+    expect(findUnstorable(null)).toEqual([]);
+    expect(findUnstorable(42)).toEqual([]);
+    expect(findUnstorable('text')).toEqual([]);
   });
 
   it('locates every bad value at any depth, in document order', () => {
-    const found = findUnstorableText({
+    const found = findUnstorable({
       type: 'SURVEY_COMPLETED',
       data: { answers: [{ text: 'ok' }, { text: 'ok' }, { text: 'bad\u0000' }], note: 'x\uD800' },
       name: '\uDC00',
@@ -55,32 +55,46 @@ describe('findUnstorableText', () => {
   });
 
   it('locates a bad key by itself, escaped, without echoing the bytes', () => {
-    const found = findUnstorableText({ headers: { 'X-\u0000': 'fine', 'X-Ok': 'fine' } });
+    const found = findUnstorable({ headers: { 'X-\u0000': 'fine', 'X-Ok': 'fine' } });
     expect(found).toEqual([{ loc: ['headers', 'X-\\u0000'], msg: expect.stringMatching(/^Field name headers\.X-\\u0000 holds U\+0000 \(NUL\)/) }]);
     expect(found.flatMap((f) => [f.msg, ...f.loc]).join('')).not.toContain('\u0000');
   });
 
   it('refuses the keys the framework strips from bodies, at any depth, and only as keys', () => {
-    const found = findUnstorableText(JSON.parse('{"a": {"__proto__": 1}, "constructor": {"prototype": 2}, "b": ["constructor"], "toString": 3}'));
+    const found = findUnstorable(JSON.parse('{"a": {"__proto__": 1}, "constructor": {"prototype": 2}, "b": ["constructor"], "toString": 3}'));
     expect(found.map((f) => f.loc)).toEqual([['a', '__proto__'], ['constructor']]);
     expect(found[0].msg).toBe('Field name a.__proto__ is reserved: __proto__, constructor and prototype cannot be stored as keys');
   });
 
   it('locates below a given prefix (a path or query parameter)', () => {
-    expect(findUnstorableText('wh\u0000', ['webhookId'])).toEqual([{ loc: ['webhookId'], msg: expect.stringContaining('webhookId holds U+0000') }]);
+    expect(findUnstorable('wh\u0000', ['webhookId'])).toEqual([{ loc: ['webhookId'], msg: expect.stringContaining('webhookId holds U+0000') }]);
   });
 
   it('reports at most the limit, however many bad strings there are', () => {
     const many = Array.from({ length: 1000 }, () => '\u0000');
-    expect(findUnstorableText(many)).toHaveLength(MAX_UNSTORABLE_REPORTED);
-    expect(findUnstorableText(many, [], 3).map((f) => f.loc)).toEqual([[0], [1], [2]]);
+    expect(findUnstorable(many)).toHaveLength(MAX_UNSTORABLE_REPORTED);
+    expect(findUnstorable(many, [], 3).map((f) => f.loc)).toEqual([[0], [1], [2]]);
   });
 
-  it('walks nesting far deeper than the call stack allows', () => {
-    let deep: unknown = 'bottom\u0000';
-    for (let i = 0; i < 200_000; i++) deep = [deep];
-    const [found] = findUnstorableText(deep);
-    expect(found.loc).toHaveLength(200_000);
-    expect(found.msg).toBe(`${'[0]'.repeat(50)}… holds U+0000 (NUL): text must be valid Unicode without NUL`);
+  it('refuses nesting deeper than MAX_JSON_DEPTH once, without a deep walk, even past the report limit', () => {
+    // Each step is an object and an array: MAX_JSON_DEPTH / 2 steps are exactly the deepest accepted.
+    const nest = (steps: number, inner: unknown): unknown => (steps === 0 ? inner : { a: [nest(steps - 1, inner)] });
+    expect(findUnstorable(nest(MAX_JSON_DEPTH / 2, 'ok'))).toEqual([]);
+    const [deep, ...more] = findUnstorable(nest(MAX_JSON_DEPTH / 2 + 1, 'ok'));
+    expect(more).toEqual([]);
+    expect(deep).toEqual({
+      loc: Array(MAX_JSON_DEPTH / 2)
+        .fill(['a', 0])
+        .flat(),
+      msg: expect.stringMatching(/…? is nested deeper than 64 levels/),
+      tooDeep: true,
+    });
+
+    let huge: unknown = [];
+    for (let i = 0; i < 300_000; i++) huge = [huge];
+    const many = [...Array.from({ length: 30 }, () => '\u0000'), huge];
+    const found = findUnstorable(many);
+    expect(found).toHaveLength(MAX_UNSTORABLE_REPORTED + 1);
+    expect(found.at(-1)).toMatchObject({ loc: [30, ...Array(MAX_JSON_DEPTH - 1).fill(0)], tooDeep: true });
   });
 });
