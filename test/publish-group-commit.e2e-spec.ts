@@ -1,6 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import { newId } from '@pollarix/common';
-import { EventIdConflictError, EventPublisher } from '@pollarix/events';
+import { EventIdConflictError, EventPublisher, EventValidationError } from '@pollarix/events';
 import { deliverJobId, QueueName } from '@pollarix/queue';
 import type { Queue } from 'bullmq';
 import { call, startApi, TestApi, uniqueDepartment } from './support/api-harness';
@@ -88,15 +88,16 @@ describe('publisher group commit', () => {
     expect(rows.get(id)?.deliveries).toHaveLength(1);
   });
 
-  it('fails only the call whose data PostgreSQL cannot store; the rest of its commit is stored', async () => {
+  it('fails only the call whose data PostgreSQL cannot store (refused before the commit since issue 13); the rest is stored', async () => {
     const good = Array.from({ length: 5 }, () => newId('evt'));
     const bad = newId('evt');
     const results = await Promise.allSettled([
       publisher.publish(event(departments[0], { id: bad, data: { ...data, respondent: { name: 'a\u0000b' } } })),
       ...good.map((id, i) => publisher.publish(event(departments[i % 2], { id }))),
     ]);
-    // PostgreSQL's own refusal (jsonb holds no NUL: SQLSTATE 22P05), not the catalog's validation.
-    expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: expect.stringMatching(/^22/) as unknown } });
+    // jsonb holds no NUL (SQLSTATE 22P05): validateEvent's storable-json rule refuses it first, by field.
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: expect.any(EventValidationError) as unknown });
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ problems: [{ loc: ['data', 'respondent', 'name'] }] });
     expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
     const rows = await stored([bad, ...good]);
     expect(rows.has(bad)).toBe(false);

@@ -12,3 +12,4 @@ export * from './ttl-cache';
 export * from './version';
 export * from './logging/logger';
 export * from './micro-batcher';
+export * from './storable-json';

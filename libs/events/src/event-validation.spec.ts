@@ -54,4 +54,17 @@ describe('validateEvent', () => {
     const problems = validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, blob: 'x'.repeat(1024 * 1024) } });
     expect(problems).toEqual([expect.objectContaining({ msg: expect.stringContaining('1 MiB') })]);
   });
+
+  it('refuses text PostgreSQL cannot store, wherever it is, as the API does (CLI and TypeScript publishers too)', () => {
+    const answers = [
+      { questionId: 'q1', value: 'fine 😀' },
+      { questionId: 'q2', value: 'half \uD800' },
+    ];
+    const problems = validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, note: 'a\u0000', answers } });
+    expect(problems).toEqual([
+      { loc: ['data', 'note'], msg: expect.stringContaining('data.note holds U+0000 (NUL)') },
+      { loc: ['data', 'answers', 1, 'value'], msg: expect.stringContaining('data.answers[1].value holds a lone surrogate (U+D800)') },
+    ]);
+    expect(validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', 'x\u0000': 1, data: completed }).map((p) => p.loc)).toEqual([['x\\u0000'], ['x\\u0000']]);
+  });
 });

@@ -1,3 +1,4 @@
+import { escapeUnstorable, findUnstorable } from '@pollarix/common';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_CATALOG, isProducerEventType } from './catalog';
@@ -29,7 +30,9 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Ev
   const event = input as Partial<Record<keyof EventInput, unknown>>;
   const problems: EventProblem[] = [];
   const allowed = new Set(['type', 'departmentId', 'data', 'id', 'timestamp']);
-  for (const key of Object.keys(event)) if (!allowed.has(key)) problems.push({ msg: 'Unknown field', loc: [key] });
+  for (const key of Object.keys(event)) if (!allowed.has(key)) problems.push({ msg: 'Unknown field', loc: [escapeUnstorable(key)] });
+  // Text PostgreSQL cannot store (NUL, lone surrogates): the rule the API applies to every body.
+  problems.push(...findUnstorable(event));
 
   if (typeof event.departmentId !== 'string' || !DEPARTMENT_ID_PATTERN.test(event.departmentId)) {
     problems.push({ msg: 'departmentId is required: letters, digits, _ and -, at most 64', loc: ['departmentId'] });

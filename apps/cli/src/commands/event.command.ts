@@ -1,3 +1,4 @@
+import { formatFieldPath } from '@pollarix/common';
 import { loadConfig } from '@pollarix/config';
 import { Database } from '@pollarix/database';
 import { EVENT_CATALOG, EventIdConflictError, EventInput, EventProblem, EventPublisher, EventValidationError, validateEvent } from '@pollarix/events';
@@ -16,9 +17,9 @@ interface PublishOptions {
   timestamp?: string;
 }
 
-/** One line per problem, located as in the API's error `loc` (e.g. `data.surveyId`). */
+/** One line per problem, located as in the API's error `loc` (e.g. `data.surveyId`, `data.answers[2].value`). */
 function notPublished(problems: EventProblem[]): CliError {
-  const lines = problems.map((p) => `  ${p.loc.length ? p.loc.join('.') : 'event'}: ${p.msg}`);
+  const lines = problems.map((p) => `  ${p.loc.length ? formatFieldPath(p.loc) : 'event'}: ${p.msg}`);
   return new CliError(`event not published:\n${lines.join('\n')}`);
 }
 

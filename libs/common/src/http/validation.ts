@@ -1,5 +1,7 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Transform } from 'class-transformer';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
+import { escapeUnstorable, findUnstorable } from '../storable-json';
 
 /**
  * class-validator option for constraints whose failure is a 422 (well-formed but unacceptable value).
@@ -19,7 +21,8 @@ export function toErrorDetails(errors: ValidationError[], loc: (string | number)
   let status: 400 | 422 = 422;
   const visit = (list: ValidationError[], path: (string | number)[]) => {
     for (const error of list) {
-      const here = [...path, error.property];
+      // An unknown key may itself hold NUL or a lone surrogate: an error never echoes those.
+      const here = [...path, escapeUnstorable(error.property)];
       const names = Object.keys(error.constraints ?? {});
       const structural = names.filter((name) => !isUnprocessable(error, name));
       const chosen = structural[0] ?? names[0];
@@ -36,6 +39,13 @@ export function toErrorDetails(errors: ValidationError[], loc: (string | number)
   return { status, detail };
 }
 
+/**
+ * For a field of free-form JSON (event data, custom headers): the value exactly as the client sent
+ * it. class-transformer rebuilds nested plain objects and drops keys named like Object.prototype
+ * members (constructor, toString, valueOf, __proto__…): data would be stored without them.
+ */
+export const KeepAsSent = (): PropertyDecorator => Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => obj[key]);
+
 class ValidationFailed extends Error {
   constructor(readonly errors: ValidationError[]) {
     super('validation failed');
@@ -44,7 +54,9 @@ class ValidationFailed extends Error {
 
 /**
  * The one global ValidationPipe: whitelist + forbidNonWhitelisted + transform, bodies must be JSON
- * objects, and failures become AppErrors in the seed's format with the 400/422 split.
+ * objects, and failures become AppErrors in the seed's format with the 400/422 split. Every body,
+ * query and path value passes here, so here the API applies the storable-json rule (422 per string,
+ * key or too deep value).
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
@@ -64,13 +76,20 @@ export class AppValidationPipe extends ValidationPipe {
         throw new AppError(ErrorCode.BadRequest, [{ msg: 'Request body must be a JSON object', type: ErrorCode.BadRequest, loc: ['body'] }]);
       }
     }
+    const where = metadata.type === 'param' ? 'path' : metadata.type;
+    const found = metadata.type === 'custom' ? [] : findUnstorable(value, metadata.data === undefined ? [] : [metadata.data]);
+    const unstorable = found.map(({ loc, msg }): ErrorDetail => ({ msg, type: ErrorCode.Unprocessable, loc: [where, ...loc] }));
+    // The framework's own walk of a too deep body would overflow the stack: refuse before it.
+    if (found.some((problem) => problem.tooDeep)) throw new AppError(ErrorCode.Unprocessable, unstorable);
+    let transformed: unknown;
     try {
-      return await super.transform(value, metadata);
+      transformed = await super.transform(value, metadata);
     } catch (error) {
       if (!(error instanceof ValidationFailed)) throw error;
-      const where = metadata.type === 'param' ? 'path' : metadata.type;
       const { status, detail } = toErrorDetails(error.errors, [where]);
-      throw new AppError(status === 400 ? ErrorCode.BadRequest : ErrorCode.Unprocessable, detail);
+      throw new AppError(status === 400 ? ErrorCode.BadRequest : ErrorCode.Unprocessable, [...detail, ...unstorable]);
     }
+    if (unstorable.length > 0) throw new AppError(ErrorCode.Unprocessable, unstorable);
+    return transformed;
   }
 }

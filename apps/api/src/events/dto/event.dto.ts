@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { EVENT_TYPES, MAX_BATCH_EVENTS } from '@pollarix/events';
-import { UNPROCESSABLE } from '@pollarix/common';
+import { KeepAsSent, UNPROCESSABLE } from '@pollarix/common';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsObject, IsOptional, IsString } from 'class-validator';
 
 /** Structure only (400); the catalog's schemas judge the values (422) in the publisher. */
@@ -18,6 +18,7 @@ export class EventDto {
   @ApiProperty({ type: 'object', additionalProperties: true, example: { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T10:00:00.000Z' } })
   @IsDefined({ message: 'data is required' })
   @IsObject({ message: 'data must be a JSON object' })
+  @KeepAsSent()
   data!: Record<string, unknown>;
 
   @ApiPropertyOptional({ example: 'evt_2Vb7…', description: 'Idempotency: an id published twice is delivered once' })
@@ -38,6 +39,7 @@ export class EventBatchDto {
   @ArrayNotEmpty({ ...UNPROCESSABLE, message: 'events must not be empty' })
   @ArrayMaxSize(MAX_BATCH_EVENTS, { ...UNPROCESSABLE, message: `A batch holds at most ${MAX_BATCH_EVENTS} events` })
   @IsObject({ each: true, message: 'each event must be a JSON object' })
+  @KeepAsSent()
   events!: EventDto[];
 }
 

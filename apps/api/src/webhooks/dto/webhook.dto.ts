@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { UNPROCESSABLE } from '@pollarix/common';
+import { KeepAsSent, UNPROCESSABLE } from '@pollarix/common';
 import { RESERVED_HEADER_NAMES, RESERVED_HEADER_PREFIXES } from '@pollarix/delivery';
 import { SUBSCRIBABLE_EVENT_TYPES } from '@pollarix/events';
 import { ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsDefined, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
@@ -45,6 +45,7 @@ function HeadersField(): PropertyDecorator {
     IsObject({ message: 'headers must be an object of header names to string values' }),
     HeaderValuesAreStrings(),
     AcceptableHeaders(),
+    KeepAsSent(),
   );
 }
 
