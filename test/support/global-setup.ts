@@ -51,6 +51,12 @@ export default async function globalSetup(): Promise<void> {
     Object.assign(process.env, env);
     // SPEC §3: tests deliver to loopback receivers; the SSRF tests set it to false themselves.
     process.env.DELIVERY_ALLOW_PRIVATE_NETWORKS ??= 'true';
+    // Every test API and process counts its requests in this one Redis, and all of them come from
+    // 127.0.0.1: under the default limit, the files that send thousands of requests (fuzzing, the odd-input
+    // probe) and every new token's first request (which spends its address's budget) would spend the
+    // address's budget of whatever file runs beside them. Tests of the limits set their own small limits
+    // and their own client addresses (TRUST_PROXY and X-Forwarded-For).
+    process.env.RATE_LIMIT_PER_MINUTE ??= '1000000';
     process.stderr.write(`\n[test] PostgreSQL and Redis ready in ${Date.now() - started} ms\n`);
   } catch (error) {
     await stopAll(state);
