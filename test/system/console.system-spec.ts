@@ -179,6 +179,11 @@ describe('web console in a real browser', () => {
     await publish();
     const row = page.getByRole('cell', { name: 'succeeded' });
     await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), row, 'the delivery succeeded in the log');
+    // The last 24 hours as charts, once GET …/stats answers (the route comes with issue 14's stats work).
+    if ((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}/stats`, { token })).status === 200) {
+      await page.getByRole('img', { name: /^Deliveries per hour/ }).waitFor();
+      await page.getByRole('img', { name: /^Attempt latency per hour/ }).waitFor();
+    }
     await checkScreen(page, 'webhook');
     await page.getByRole('row').filter({ has: row }).getByRole('link').click();
     await page.getByRole('heading', { name: /^Attempt 1: 204, \d+ ms$/ }).waitFor();
@@ -194,6 +199,16 @@ describe('web console in a real browser', () => {
     receiver.reply((_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('receiver down'));
     await publish();
     await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), page.getByRole('cell', { name: 'failed' }), 'the delivery failed in the log');
+    // Its attempts: status code, duration, the receiver's body, the error class.
+    await page
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell', { name: 'failed' }) })
+      .getByRole('link')
+      .click();
+    await page.getByRole('heading', { name: /^Attempt 3: 500, \d+ ms$/ }).waitFor();
+    expect(await page.getByRole('region', { name: 'Response body of attempt 3' }).textContent()).toContain('receiver down');
+    await checkScreen(page, 'delivery-failed');
+    await page.getByRole('link', { name: 'Back to the webhook' }).click();
     receiver.reply((_req, res) => res.writeHead(204).end());
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByText('Queued 1 delivery again.').waitFor();

@@ -324,7 +324,7 @@ export function DeliveryView({ session, dept, webhook, id }: { session: SessionI
                   )}
                 </p>
                 {a.responseBody && (
-                  <pre tabIndex={0} aria-label={`Response body of attempt ${a.attempt}`}>
+                  <pre tabIndex={0} role="region" aria-label={`Response body of attempt ${a.attempt}`}>
                     {a.responseBody}
                     {a.responseBodyTruncated ? '\n… (truncated)' : ''}
                   </pre>
@@ -334,7 +334,9 @@ export function DeliveryView({ session, dept, webhook, id }: { session: SessionI
           </ol>
           <details>
             <summary>Payload</summary>
-            <pre tabIndex={0}>{JSON.stringify(delivery.payload, null, 2)}</pre>
+            <pre tabIndex={0} role="region" aria-label="Payload">
+              {JSON.stringify(delivery.payload, null, 2)}
+            </pre>
           </details>
         </>
       )}
