@@ -119,6 +119,8 @@ describe('web console in a real browser', () => {
     const response = await page.goto(`${base}/console`);
     expect(response!.headers()['content-security-policy']).toContain("default-src 'self'");
     expect(response!.headers()['cache-control']).toBe('no-cache');
+    // Static files spend no rate-limit budget.
+    expect(response!.headers()['ratelimit-limit']).toBeUndefined();
     const token$ = page.getByLabel('API token');
     await token$.waitFor();
     const interactiveMs = await page.evaluate(() => Math.round(performance.now()));
@@ -272,8 +274,14 @@ describe('web console in a real browser', () => {
     }
     await checkScreen(readPage, 'webhook-read-only');
 
-    // Delete, with a confirmation.
-    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    // Delete, with a confirmation: Escape cancels and gives the focus back, the keyboard confirms.
+    const deleteButton = page.getByRole('button', { name: 'Delete', exact: true });
+    await deleteButton.click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    expect(await deleteButton.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
     await page.getByRole('dialog').waitFor();
     await checkScreen(page, 'webhook-delete-confirm');
     await page.getByRole('button', { name: 'Delete webhook' }).click();

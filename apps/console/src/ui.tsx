@@ -103,8 +103,11 @@ export function SecretBox({ secret, label, onDismiss }: { secret: string; label:
 export function Confirm(props: { title: string; body: string; confirmLabel: string; onConfirm: () => void; onCancel: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
+    const opener = document.activeElement as HTMLElement | null;
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
+    // Closed: the focus goes back to what opened it (if it is still there).
+    return () => opener?.focus();
   }, []);
   return (
     <dialog ref={ref} aria-labelledby="confirm-title" onCancel={props.onCancel}>
