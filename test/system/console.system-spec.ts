@@ -241,6 +241,24 @@ describe('web console in a real browser', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'CRM sync v2' }).waitFor();
 
+    // Disabled by the service (the receiver answered 410 Gone): the console says why and re-enables it.
+    receiver.reply((_req, res) => res.writeHead(410).end());
+    await publish();
+    const notice = page.getByText('Disabled by the service: gone.');
+    await waitUntil('the webhook shows it was disabled', async () => {
+      await page.reload();
+      await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
+      return (await notice.count()) > 0;
+    });
+    await checkScreen(page, 'webhook-disabled');
+    receiver.reply((_req, res) => res.writeHead(204).end());
+    await page.getByRole('button', { name: 'Re-enable' }).click();
+    await notice.waitFor({ state: 'detached' });
+    expect((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}`, { token })).body.webhooks[0]).toMatchObject({
+      isActive: true,
+      disabledReason: null,
+    });
+
     // A write without the CSRF header is refused, and changes nothing.
     const forged = await page.request.post(`${base}/department/${dept}/webhook/`, { data: { name: 'forged', url: receiver.url, events: ['SURVEY_COMPLETED'] } });
     expect(forged.status()).toBe(403);
