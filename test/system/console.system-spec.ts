@@ -279,6 +279,10 @@ describe('web console in a real browser', () => {
     expect(await otherPage.getByText('CRM sync').count()).toBe(0);
     await checkScreen(otherPage, 'other-department-refused');
 
+    // A page of 20 and the next: the API's cursor, forwards and back.
+    const batch = Array.from({ length: 20 }, () => ({ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }));
+    expect((await call(api.baseUrl, 'POST', '/internal/events/batch', { token: publisher, body: { events: batch } })).status).toBe(202);
+
     // A read-only token sees the webhook and its log, and no write control.
     const readPage = await newPage();
     await signIn(readPage, readOnly);
@@ -291,6 +295,36 @@ describe('web console in a real browser', () => {
       expect(await readPage.getByRole('link', { name, exact: true }).count()).toBe(0);
     }
     await checkScreen(readPage, 'webhook-read-only');
+    const next = readPage.getByRole('button', { name: 'Next page' });
+    await refreshUntil(
+      readPage,
+      readPage.getByRole('button', { name: 'Refresh' }),
+      readPage.locator('button:not([disabled])', { hasText: 'Next page' }),
+      'a second page',
+    );
+    const firstPage = await readPage.getByRole('row').allTextContents();
+    await next.click();
+    await waitUntil('the second page shows', async () => (await readPage.getByRole('row').allTextContents()).join() !== firstPage.join());
+    expect(await readPage.getByRole('button', { name: 'Previous page' }).isEnabled()).toBe(true);
+    await readPage.getByRole('button', { name: 'Previous page' }).click();
+    await waitUntil('the first page again', async () => (await readPage.getByRole('row').count()) === 21); // header + 20
+
+    // A token of two departments switches between them; a test send's failure shows the API's message.
+    const bothPage = await newPage();
+    await signIn(bothPage, await api.token([dept, other], ['webhooks:read']));
+    await bothPage.getByRole('heading', { name: 'Departments' }).waitFor();
+    await checkScreen(bothPage, 'departments');
+    await bothPage.getByLabel('Department').selectOption(dept);
+    await bothPage.getByRole('heading', { name: `Webhooks of ${dept}` }).waitFor();
+    await bothPage.getByLabel('Department').selectOption(other);
+    await bothPage.getByRole('link', { name: 'Other hook' }).waitFor();
+    receiver.reply((_req, res) => res.writeHead(500).end());
+    await page.getByRole('link', { name: 'All webhooks' }).click();
+    await page.getByLabel('Test URL').fill(receiver.url);
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByRole('alert').filter({ hasText: '500' }).waitFor();
+    receiver.reply((_req, res) => res.writeHead(204).end());
+    await page.getByRole('link', { name: 'CRM sync v2' }).click();
 
     // Delete, with a confirmation: Escape cancels and gives the focus back, the keyboard confirms.
     const deleteButton = page.getByRole('button', { name: 'Delete', exact: true });
