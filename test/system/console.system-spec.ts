@@ -179,7 +179,7 @@ describe('web console in a real browser', () => {
         (await call(api.baseUrl, 'POST', '/internal/events', { token: publisher, body: { type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData } })).status,
       ).toBe(202);
     await publish();
-    const row = page.getByRole('cell', { name: 'succeeded' });
+    const row = page.getByRole('cell', { name: 'succeeded', exact: true });
     await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), row, 'the delivery succeeded in the log');
     // The last 24 hours as charts, once GET …/stats answers (the route comes with issue 14's stats work).
     if ((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}/stats`, { token })).status === 200) {
@@ -200,11 +200,11 @@ describe('web console in a real browser', () => {
     await page.getByRole('link', { name: 'Back to the webhook' }).click();
     receiver.reply((_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('receiver down'));
     await publish();
-    await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), page.getByRole('cell', { name: 'failed' }), 'the delivery failed in the log');
+    await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), page.getByRole('cell', { name: 'failed', exact: true }), 'the delivery failed in the log');
     // Its attempts: status code, duration, the receiver's body, the error class.
     await page
       .getByRole('row')
-      .filter({ has: page.getByRole('cell', { name: 'failed' }) })
+      .filter({ has: page.getByRole('cell', { name: 'failed', exact: true }) })
       .getByRole('link')
       .click();
     await page.getByRole('heading', { name: /^Attempt 3: 500, \d+ ms$/ }).waitFor();
@@ -214,14 +214,19 @@ describe('web console in a real browser', () => {
     receiver.reply((_req, res) => res.writeHead(204).end());
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByText('Queued 1 delivery again.').waitFor();
-    await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), page.getByRole('cell', { name: 'succeeded' }).nth(1), 'the recovered delivery succeeded');
+    await refreshUntil(
+      page,
+      page.getByRole('button', { name: 'Refresh' }),
+      page.getByRole('cell', { name: 'succeeded', exact: true }).nth(1),
+      'the recovered delivery succeeded',
+    );
     // The log's filters: failed ones alone (none left), then any.
     await page.getByLabel('Status').selectOption('failed');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByText('No deliveries match these filters.').waitFor();
     await page.getByLabel('Status').selectOption('');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.getByRole('cell', { name: 'succeeded' }).nth(1).waitFor();
+    await page.getByRole('cell', { name: 'succeeded', exact: true }).nth(1).waitFor();
 
     // Rotate: the new secret shown once.
     await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -289,7 +294,7 @@ describe('web console in a real browser', () => {
     await readPage.getByText('Read-only').waitFor();
     await readPage.getByRole('link', { name: 'CRM sync v2' }).click();
     await readPage.getByRole('heading', { name: 'Delivery log' }).waitFor();
-    await readPage.getByRole('cell', { name: 'succeeded' }).first().waitFor();
+    await readPage.getByRole('cell', { name: 'succeeded', exact: true }).first().waitFor();
     for (const name of ['New webhook', 'Edit', 'Rotate secret', 'Delete', 'Send test', 'Recover', 'Re-enable']) {
       expect(await readPage.getByRole('button', { name, exact: true }).count()).toBe(0);
       expect(await readPage.getByRole('link', { name, exact: true }).count()).toBe(0);
