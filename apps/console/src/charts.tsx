@@ -35,7 +35,7 @@ export function OutcomeChart({ stats }: { stats: Stats }) {
                 y -= h;
                 return h > 0 ? <rect key={o.status} x={PAD + i * step + 1} y={y} width={Math.max(1, step - 2)} height={h} class={`bar-${o.status}`} /> : null;
               })}
-              {i % 6 === 0 && (
+              {i % 6 === 0 && i < stats.buckets.length - 2 && (
                 <text x={PAD + i * step} y={H + 14} class="tick">
                   {hour(b.start)}
                 </text>
@@ -59,8 +59,19 @@ export function OutcomeChart({ stats }: { stats: Stats }) {
 export function LatencyChart({ stats }: { stats: Stats }) {
   const max = Math.max(1, ...stats.buckets.map((b) => b.latencyMs?.p95 ?? 0));
   const step = (W - PAD) / Math.max(1, stats.buckets.length - 1);
-  const points = (key: 'p50' | 'p95') =>
-    stats.buckets.flatMap((b, i) => (b.latencyMs ? [`${(PAD + i * step).toFixed(1)},${(H - (b.latencyMs[key] / max) * (H - 8)).toFixed(1)}`] : [])).join(' ');
+  /** One polyline per run of hours with attempts: an hour without any breaks the line. */
+  const runs = (key: 'p50' | 'p95'): string[] => {
+    const lines: string[][] = [[]];
+    stats.buckets.forEach((b, i) => {
+      if (!b.latencyMs) {
+        if (lines[lines.length - 1].length) lines.push([]);
+        return;
+      }
+      lines[lines.length - 1].push(`${(PAD + i * step).toFixed(1)},${(H - (b.latencyMs[key] / max) * (H - 8)).toFixed(1)}`);
+    });
+    // A lone point still shows, as a dot-length segment.
+    return lines.filter((line) => line.length).map((line) => (line.length === 1 ? `${line[0]} ${line[0]}` : line.join(' ')));
+  };
   return (
     <figure>
       <svg viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label={`Attempt latency per hour, p50 and p95, up to ${max} ms`} class="chart">
@@ -68,8 +79,7 @@ export function LatencyChart({ stats }: { stats: Stats }) {
         <text x={0} y={12} class="tick">
           {max} ms
         </text>
-        <polyline points={points('p95')} class="line-p95" />
-        <polyline points={points('p50')} class="line-p50" />
+        {(['p95', 'p50'] as const).flatMap((key) => runs(key).map((points) => <polyline key={`${key}${points}`} points={points} class={`line-${key}`} />))}
       </svg>
       <figcaption>
         <span class="legend">
