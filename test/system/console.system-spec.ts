@@ -313,6 +313,11 @@ describe('web console in a real browser', () => {
     expect(await readPage.getByRole('button', { name: 'Previous page' }).isEnabled()).toBe(true);
     await readPage.getByRole('button', { name: 'Previous page' }).click();
     await waitUntil('the first page again', async () => (await readPage.getByRole('row').count()) === 21); // header + 20
+    // The session gone (expired, or ended elsewhere): the next request brings the sign-in screen back.
+    await readPage.context().clearCookies();
+    await readPage.getByRole('button', { name: 'Refresh' }).click();
+    await readPage.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await readPage.getByText('Your session has ended: sign in again.').waitFor();
 
     // A token of two departments switches between them; a test send's failure shows the API's message.
     const bothPage = await newPage();

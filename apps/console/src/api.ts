@@ -36,6 +36,9 @@ function csrfToken(): string | undefined {
   return undefined;
 }
 
+/** Dispatched on window when a request answers 401: the session is gone. */
+export const SIGNED_OUT_EVENT = 'pollarix:signed-out';
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -54,6 +57,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   } catch {
     parsed = undefined;
   }
+  // The session expired or was ended elsewhere: the console goes back to its sign-in screen.
+  if (res.status === 401 && path !== endpoints.session) dispatchEvent(new Event(SIGNED_OUT_EVENT));
   if (!res.ok) {
     const detail = (parsed as { detail?: unknown } | undefined)?.detail;
     throw new ApiError(res.status, Array.isArray(detail) ? (detail as ErrorDetail[]) : [{ msg: `HTTP ${res.status} ${res.statusText}`, type: 'http' }]);

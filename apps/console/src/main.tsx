@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, endpoints, type SessionInfo } from './api';
+import { api, ApiError, endpoints, SIGNED_OUT_EVENT, type SessionInfo } from './api';
 import { Errors, Field, Heading, messagesOf, useAction } from './ui';
 import { WebhookForm, WebhookList } from './webhooks';
 import { DeliveryView, WebhookView } from './webhook';
@@ -105,8 +105,16 @@ function App() {
   useEffect(() => {
     void load();
     const onHash = () => setRoute(parseRoute(location.hash));
+    const onSignedOut = () => {
+      setSession(null);
+      setLoadError(['Your session has ended: sign in again.']);
+    };
     addEventListener('hashchange', onHash);
-    return () => removeEventListener('hashchange', onHash);
+    addEventListener(SIGNED_OUT_EVENT, onSignedOut);
+    return () => {
+      removeEventListener('hashchange', onHash);
+      removeEventListener(SIGNED_OUT_EVENT, onSignedOut);
+    };
   }, []);
   useEffect(() => {
     // One department: straight to its webhooks.
