@@ -325,8 +325,10 @@ describe('web console in a real browser', () => {
     await bothPage.getByRole('heading', { name: 'Departments' }).waitFor();
     await checkScreen(bothPage, 'departments');
     await bothPage.getByLabel('Department').selectOption(dept);
+    await bothPage.getByRole('button', { name: 'Switch' }).click();
     await bothPage.getByRole('heading', { name: `Webhooks of ${dept}` }).waitFor();
     await bothPage.getByLabel('Department').selectOption(other);
+    await bothPage.getByRole('button', { name: 'Switch' }).click();
     await bothPage.getByRole('link', { name: 'Other hook' }).waitFor();
     receiver.reply((_req, res) => res.writeHead(500).end());
     await page.getByRole('link', { name: 'All webhooks' }).click();

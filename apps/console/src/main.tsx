@@ -54,10 +54,17 @@ function DepartmentPicker({ session, current }: { session: SessionInfo; current?
     );
   }
   if (session.departments.length < 2) return current ? <span class="dept">Department {current}</span> : null;
+  // A button, not on change: arrowing through the options must not navigate at each one.
   return (
-    <div class="row">
+    <form
+      class="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (typed) navigate(href.list(typed));
+      }}
+    >
       <label for="department">Department</label>
-      <select id="department" value={current ?? ''} onChange={(e) => navigate(href.list(e.currentTarget.value))}>
+      <select id="department" value={typed} onChange={(e) => setTyped(e.currentTarget.value)}>
         {!current && <option value="">Choose…</option>}
         {session.departments.map((dept) => (
           <option key={dept} value={dept}>
@@ -65,7 +72,8 @@ function DepartmentPicker({ session, current }: { session: SessionInfo; current?
           </option>
         ))}
       </select>
-    </div>
+      <button type="submit">Switch</button>
+    </form>
   );
 }
 
