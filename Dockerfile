@@ -6,7 +6,7 @@ RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json webpack.config.js ./
 COPY apps ./apps
 COPY libs ./libs
-RUN npx nest build
+RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production

@@ -78,7 +78,8 @@ function ensureDependencies() {
 }
 
 function ensureBuild() {
-  const outputs = APPS.map((app) => mtime(path.join(ROOT, 'dist', 'apps', app, 'main.js')));
+  // The three bundles and the web console (vite build, dist/console).
+  const outputs = [...APPS.map((app) => mtime(path.join(ROOT, 'dist', 'apps', app, 'main.js'))), mtime(path.join(ROOT, 'dist', 'console', 'index.html'))];
   const inputs = [
     ...BUILD_INPUTS.map((entry) => path.join(ROOT, entry)),
     ...fs

@@ -10,6 +10,7 @@ import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { API_LOGGER, ApiModule } from './api.module';
 import { refuseTokenOutsideHeader } from './auth/token-placement';
+import { CONSOLE_PATH, consoleHandler } from './console/console';
 import { setupSwagger } from './docs/swagger';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { isProbePath, pathOnly, routeLabel } from './metrics/route-label';
@@ -88,6 +89,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   // request log and the metrics, so that requests refused by the body checks are logged and counted.
   // A token outside the Authorization header is refused once the body is parsed, on every route.
   app.use(requestId, requestLogger(logger), app.get(HttpMetricsMiddleware).use, requireJsonBody, jsonBody, cookieParser(), refuseTokenOutsideHeader);
+  // The web console's static files: ahead of the rate limiter (they carry no credential and cost no I/O).
+  app.use(CONSOLE_PATH, consoleHandler());
   app.useGlobalFilters(new AppExceptionFilter());
   app.useGlobalPipes(new AppValidationPipe());
   setupSwagger(app);

@@ -1,10 +1,13 @@
-import { Body, Controller, Delete, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Principal } from '@pollarix/auth';
 import { AppError } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import type { CookieOptions, Request, Response } from 'express';
 import { ErrorResponseDto } from '../docs/error-response.dto';
+import { ApiAuthGuard } from './api-auth.guard';
 import { CreateSessionDto } from './dto/create-session.dto';
+import { SessionInfoDto } from './dto/session-info.dto';
 import { SessionStore } from './session.store';
 import { cookieNames, sameSecret, sessionCookie, sessionKey } from './credentials';
 import { csrfError } from './csrf';
@@ -38,6 +41,19 @@ export class SessionController {
     res.cookie(names.session, sessionId, { ...base, httpOnly: true });
     // Readable by the front end's script, which echoes it in X-CSRF-Token (double submit).
     res.cookie(names.csrf, session.csrf, { ...base, httpOnly: false });
+  }
+
+  /** Any valid credential, no scope needed: what it reaches, so that a front end shows only what it may do. */
+  @Get()
+  @UseGuards(ApiAuthGuard)
+  @ApiBearerAuth('bearer')
+  @ApiCookieAuth('session')
+  @ApiOperation({ summary: "The presented credential's departments and scopes (bearer token or session cookie)" })
+  @ApiOkResponse({ type: SessionInfoDto })
+  @ApiUnauthorizedResponse({ description: 'Missing or invalid credentials', type: ErrorResponseDto })
+  info(@Req() req: Request): SessionInfoDto {
+    const principal = req.user as Principal;
+    return { departments: [...principal.departments], scopes: [...principal.scopes], via: principal.via };
   }
 
   @Delete()

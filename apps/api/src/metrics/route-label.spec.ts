@@ -19,6 +19,8 @@ describe('routeLabel', () => {
     expect(routeLabel(req('/admin/queues'))).toBe('/admin/queues');
     expect(routeLabel(req('/admin/queues/api/queues/deliveries?page=2', '/api/queues/:queueName'))).toBe('/admin/queues');
     expect(routeLabel(req('/docs/swagger-ui.css'))).toBe('/docs');
+    expect(routeLabel(req('/console/assets/index-abc123.js'))).toBe('/console');
+    expect(routeLabel(req('/console'))).toBe('/console');
     expect(routeLabel(req('/docs-json', '/docs-json'))).toBe('/docs-json');
     expect(routeLabel(req('/admin/queuesX'))).toBe(UNMATCHED_ROUTE);
   });

@@ -1,9 +1,10 @@
 import type { Request } from 'express';
+import { CONSOLE_PATH } from '../console/console';
 
 /** Where the queue dashboard is mounted; its own sub-routes all count as this one route. */
 export const ADMIN_QUEUES_PATH = '/admin/queues';
-/** Express sub-apps (bull-board, Swagger UI's assets): everything under one is labelled with its mount path. */
-const MOUNTS = [ADMIN_QUEUES_PATH, '/docs'];
+/** Express sub-apps (bull-board, Swagger UI's assets, the console's files): everything under one is labelled with its mount path. */
+const MOUNTS = [ADMIN_QUEUES_PATH, '/docs', CONSOLE_PATH];
 /** The label of requests that matched no route: 404s, and requests refused before routing (413, 415, 429). */
 export const UNMATCHED_ROUTE = 'unmatched';
 

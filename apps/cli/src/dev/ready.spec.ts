@@ -30,6 +30,7 @@ describe('readyBanner', () => {
   it('follows PORT and API_METRICS_PORT, and says where to look when the metrics port is any free one', () => {
     expect(readyBanner(config({ PORT: '8080', API_METRICS_PORT: '9100' }), tokens)).toContain('http://localhost:9100/metrics');
     expect(readyBanner(config({ PORT: '8080' }), tokens)).toContain('http://localhost:8080/admin/queues');
+    expect(readyBanner(config({ PORT: '8080' }), tokens)).toContain('Console     http://localhost:8080/console');
     expect(readyBanner(config({ API_METRICS_PORT: '0' }), tokens)).toContain("Metrics     any free port (the API's log says which)");
   });
 });
