@@ -3,6 +3,8 @@ import type { DeliveryStatus, Stats } from './api';
 const W = 480;
 const H = 120;
 const PAD = 24;
+/** The radius of a lone hour's dot. */
+const DOT = 3;
 const OUTCOMES: { status: DeliveryStatus; label: string }[] = [
   { status: 'succeeded', label: 'Succeeded' },
   { status: 'failed', label: 'Failed' },
@@ -60,18 +62,28 @@ export function LatencyChart({ stats }: { stats: Stats }) {
   const max = Math.max(1, ...stats.buckets.map((b) => b.latencyMs?.p95 ?? 0));
   const step = (W - PAD) / Math.max(1, stats.buckets.length - 1);
   /** One polyline per run of hours with attempts: an hour without any breaks the line. */
-  const runs = (key: 'p50' | 'p95'): string[] => {
-    const lines: string[][] = [[]];
+  const runs = (key: 'p50' | 'p95'): [number, number][][] => {
+    const lines: [number, number][][] = [[]];
     stats.buckets.forEach((b, i) => {
       if (!b.latencyMs) {
         if (lines[lines.length - 1].length) lines.push([]);
         return;
       }
-      lines[lines.length - 1].push(`${(PAD + i * step).toFixed(1)},${(H - (b.latencyMs[key] / max) * (H - 8)).toFixed(1)}`);
+      // The last hour sits a dot's width inside the edge, so that its dot is not cut in half.
+      lines[lines.length - 1].push([Math.min(W - DOT, PAD + i * step), H - (b.latencyMs[key] / max) * (H - 8)]);
     });
-    // A lone point still shows, as a dot-length segment.
-    return lines.filter((line) => line.length).map((line) => (line.length === 1 ? `${line[0]} ${line[0]}` : line.join(' ')));
+    return lines.filter((line) => line.length);
   };
+  const points = (line: [number, number][]) => line.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+  /** A run of hours is a line; a lone hour (the only one with attempts, often the current one) a dot. */
+  const draw = (key: 'p50' | 'p95') =>
+    runs(key).map((line) =>
+      line.length === 1 ? (
+        <circle key={`${key}${points(line)}`} cx={line[0][0]} cy={line[0][1]} r={DOT} class={`dot-${key}`} />
+      ) : (
+        <polyline key={`${key}${points(line)}`} points={points(line)} class={`line-${key}`} />
+      ),
+    );
   return (
     <figure>
       <svg viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label={`Attempt latency per hour, p50 and p95, up to ${max} ms`} class="chart">
@@ -79,7 +91,7 @@ export function LatencyChart({ stats }: { stats: Stats }) {
         <text x={0} y={12} class="tick">
           {max} ms
         </text>
-        {(['p95', 'p50'] as const).flatMap((key) => runs(key).map((points) => <polyline key={`${key}${points}`} points={points} class={`line-${key}`} />))}
+        {(['p95', 'p50'] as const).flatMap(draw)}
       </svg>
       <figcaption>
         <span class="legend">
