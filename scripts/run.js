@@ -123,22 +123,16 @@ function cli(args) {
   runForwarding(process.execPath, [path.join(ROOT, 'dist', 'apps', 'cli', 'main.js'), ...args]);
 }
 
-/** "N passed, N failed" from jest's JSON report; a suite that crashed counts as a failure. */
-function summarize(reportFile, jestStatus) {
-  let report;
+/** "N passed, N failed" from scripts/count-reporter.js's counts; a suite that crashed counts as a failure. */
+function summarize(countsFile, jestStatus) {
+  let counts;
   try {
-    report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+    counts = JSON.parse(fs.readFileSync(countsFile, 'utf8'));
   } catch {
-    report = undefined;
+    counts = undefined;
   }
-  const passed = report ? report.numPassedTests : 0;
-  let failed = report ? report.numFailedTests : 0;
-  if (report) {
-    for (const suite of report.testResults || []) {
-      const failedTests = (suite.assertionResults || []).filter((test) => test.status === 'failed').length;
-      if (suite.status === 'failed' && failedTests === 0) failed += 1; // did not compile, or crashed
-    }
-  }
+  const passed = counts ? counts.passed : 0;
+  let failed = counts ? counts.failed + counts.crashedSuites : 0;
   if (jestStatus !== 0 && failed === 0) failed = 1; // global setup, no tests found, a crash…
   return { passed, failed };
 }
@@ -153,18 +147,20 @@ function test(args, checks = STATIC_CHECKS) {
     if (status !== 0) process.stdout.write(`${script}: failed (exit code ${status}; its findings are above)\n`);
     return status !== 0;
   }).length;
-  const reportFile = path.join(os.tmpdir(), `pollarix-jest-${process.pid}-${Date.now()}.json`);
-  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${reportFile}`, ...args], {
+  const countsFile = path.join(os.tmpdir(), `pollarix-jest-${process.pid}-${Date.now()}.json`);
+  const reporters = ['--reporters=default', `--reporters=${path.join(ROOT, 'scripts', 'count-reporter.js')}`];
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), ...reporters, ...args], {
     cwd: ROOT,
     stdio: 'inherit',
+    env: { ...process.env, POLLARIX_JEST_COUNTS: countsFile },
   });
   const forward = (signal) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   child.once('exit', (code, signal) => {
     const status = code !== null ? code : 128 + (os.constants.signals[signal] || 1);
-    const { passed, failed } = summarize(reportFile, status);
-    fs.rmSync(reportFile, { force: true });
+    const { passed, failed } = summarize(countsFile, status);
+    fs.rmSync(countsFile, { force: true });
     process.stdout.write(`${passed} passed, ${failed + failedChecks} failed\n`);
     process.exit(status !== 0 ? status : failed + failedChecks > 0 ? 1 : 0);
   });
