@@ -72,7 +72,7 @@ async function npmStart(clone: Clone): Promise<Started> {
     'npm start printed a token',
     () => {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm start exited early:\n${text}`);
-      return /API token\s+(\S+)/.test(text);
+      return /API token\s+(plx_\S+)/.test(text);
     },
     START_TIMEOUT_MS,
     200,
@@ -82,8 +82,8 @@ async function npmStart(clone: Clone): Promise<Started> {
   const portOf = (name: string) => Number(new RegExp(`(?:Started local|Reusing this clone's) ${name} (?:already running )?on port (\\d+)`).exec(text)?.[1]);
   return Object.assign(started, {
     baseUrl: `http://127.0.0.1:${port}`,
-    token: /API token\s+(\S+)/.exec(text)![1],
-    operatorToken: /Admin token\s+(\S+)/.exec(text)![1],
+    token: /API token\s+(plx_\S+)/.exec(text)![1],
+    operatorToken: /Admin token\s+(plx_\S+)/.exec(text)![1],
     postgresPort: portOf('PostgreSQL'),
     redisPort: portOf('Redis'),
   }) as Started;

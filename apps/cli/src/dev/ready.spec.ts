@@ -23,8 +23,9 @@ describe('readyBanner', () => {
         '  curl -H "Authorization: Bearer plx_operator" http://localhost:3000/admin/queues/api/queues',
       ]),
     );
-    // The department token comes first: scripts read the first "API token".
+    // The department token comes first, and is the first thing after "API token": scripts read it so.
     expect(text.findIndex((l) => l.includes('plx_department'))).toBeLessThan(text.findIndex((l) => l.includes('plx_operator')));
+    expect(/API token\s+(\S+)/.exec(text.join('\n'))?.[1]).toBe('plx_department');
   });
 
   it('follows PORT and API_METRICS_PORT, and says where to look when the metrics port is any free one', () => {

@@ -39,7 +39,7 @@ export function readyBanner(config: AppConfig, tokens: { department: IssuedToken
     '',
     `  API         ${base}`,
     `  API docs    ${base}/docs`,
-    `  Console     ${base}/console  (sign in with the API token below)`,
+    `  Console     ${base}/console  (sign in with a token printed below)`,
     `  API token   ${department.secret}`,
     `              (department ${department.departments.join(', ')}; scopes ${department.scopes.join(', ')})`,
     `  Admin token ${operator.secret}`,
