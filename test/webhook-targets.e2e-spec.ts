@@ -77,8 +77,15 @@ describe('worker webhook targets (cache invalidated through Redis)', () => {
   it("sees the API's update, rotation, deactivation and deletion through Redis, and keeps another department's entries", async () => {
     const [a, b] = [uniqueDepartment('a'), uniqueDepartment('b')];
     const token = await api.token([a, b]);
+    // The creations announce themselves too, and an announcement that arrives after the first read
+    // below would drop its entry: wait for both first. A listener added after the cache's sees each
+    // announcement once the cache has handled it.
+    const announced = new Set<string>();
+    const stopListening = changes.listen({ onChange: (department) => announced.add(department), onStale: () => undefined });
     const idA = await createWebhook(a, token, 'https://a.example.com/v1');
     const idB = await createWebhook(b, token, 'https://b.example.com/v1');
+    await waitUntil('both creations announced', () => announced.has(a) && announced.has(b), ANNOUNCED_WITHIN_MS);
+    stopListening();
     const before = await targets.get([idA, idB]);
     const entryB = before.get(idB);
     const path = `/department/${a}/webhook/${idA}`;
