@@ -202,8 +202,9 @@ describe('a stalled PostgreSQL (SIGSTOP)', () => {
         // A's receiver answers now: the worker cannot log those attempts, and their jobs must not stay active.
         receiverA.release();
         await waitUntil('the worker has no delivery job active', async () => (await deliveries.getActiveCount()) === 0, 60_000, 100);
-        // They wait to run again (delayed), not failed to the sweeper.
-        expect(await deliveries.getJobCounts('active', 'failed')).toEqual({ active: 0, failed: 0 });
+        // They wait to run again (delayed), not failed to the sweeper. (Not active again is not asserted
+        // here: a delayed job may already be running its next try, which also gives up within the bounds.)
+        expect(await deliveries.getFailedCount()).toBe(0);
       });
 
       await waitUntil('the API is ready again', async () => (await request('GET', '/health/ready')).status === 200, 60_000, 200);

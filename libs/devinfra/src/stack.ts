@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
  * on one port by default; `.data/stack.json` remembers the ports last used, as a hint only (a server
  * is reused only once it has shown that it serves this data folder).
  */
-export const STACK_PORT_RANGES = { postgres: 54000, redis: 63000, size: 1000 } as const;
+// Both ranges lie outside Linux's ephemeral ports (32768–60999 by default): a port in that range can be
+// taken by any outgoing connection between the check that it is free and PostgreSQL's bind.
+export const STACK_PORT_RANGES = { postgres: 25000, redis: 63000, size: 1000 } as const;
 
 export type StackServer = 'postgres' | 'redis';
 
