@@ -96,15 +96,28 @@ export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess>
   return spawnApp('worker', { WORKER_HTTP_PORT: '0', ...env }, 'worker ready', WORKER_NODE_FLAGS);
 }
 
-/** A built API (dist/apps/api/main.js) as its own process on `PORT`; resolves once it listens. */
-export function spawnApi(env: Record<string, string> & { PORT: string }): Promise<WorkerProcess> {
+export interface ApiProcess extends WorkerProcess {
+  /** http://127.0.0.1:<the port it listens on>. */
+  url: string;
+}
+
+const API_LISTENING = /API listening on https?:\/\/[^\s"]*:(\d+)(?=["\s])/; // the whole number, not a chunk's first digits
+
+/**
+ * A built API (dist/apps/api/main.js) as its own process; resolves once it listens. On any free port
+ * unless the test names `PORT`: the API binds port 0 and announces the port it got, so no other process
+ * can take it between a check and the bind (an outgoing connection did, in CI).
+ */
+export async function spawnApi(env: Record<string, string>): Promise<ApiProcess> {
   // Any free metrics port unless the test names one, as for workers: several APIs run side by side.
-  return spawnApp('api', { API_METRICS_PORT: '0', ...env }, 'API listening on');
+  const api = await spawnApp('api', { PORT: '0', API_METRICS_PORT: '0', ...env }, API_LISTENING);
+  const [, port] = API_LISTENING.exec(api.output.join(''))!;
+  return { ...api, url: `http://127.0.0.1:${port}` };
 }
 
 const READY_TIMEOUT_MS = 30_000;
 
-async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, readyText: string, nodeFlags: readonly string[] = []): Promise<WorkerProcess> {
+async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, readyText: string | RegExp, nodeFlags: readonly string[] = []): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,7 +131,7 @@ async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, read
     }, READY_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString());
-      if (output.join('').includes(readyText)) {
+      if (typeof readyText === 'string' ? output.join('').includes(readyText) : readyText.test(output.join(''))) {
         clearTimeout(timer);
         resolve();
       }
@@ -147,7 +160,7 @@ async function spawnApp(app: 'api' | 'worker', env: Record<string, string>, read
 
 /** The base URL of a worker's health and metrics server (WORKER_HTTP_PORT 0), once it has announced its port. */
 export async function workerHttpUrl(worker: WorkerProcess): Promise<string> {
-  const port = () => /health and metrics on port (\d+)/.exec(worker.output.join(''))?.[1];
+  const port = () => /health and metrics on port (\d+)(?=["\s])/.exec(worker.output.join(''))?.[1];
   await waitUntil('the worker reports its HTTP port', () => port() !== undefined);
   return `http://127.0.0.1:${port()}`;
 }

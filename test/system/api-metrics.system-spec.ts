@@ -24,10 +24,9 @@ describe("the API's internal metrics port (built processes)", () => {
   });
 
   const spawn = async (extra: Record<string, string> = {}): Promise<{ process: WorkerProcess; baseUrl: string; metricsUrl: string }> => {
-    const port = await freePort();
-    const child = await spawnApi({ ...env, PORT: String(port), ...extra });
+    const child = await spawnApi({ ...env, ...extra });
     running.push(child);
-    return { process: child, baseUrl: `http://127.0.0.1:${port}`, metricsUrl: apiMetricsUrl(child) };
+    return { process: child, baseUrl: child.url, metricsUrl: apiMetricsUrl(child) };
   };
   const series = (route: string) => `pollarix_http_requests_total{method="GET",route="${route}",status="200"}`;
   const sample = async (metricsUrl: string, name: string): Promise<number> => {
@@ -57,7 +56,7 @@ describe("the API's internal metrics port (built processes)", () => {
   it('refuses to start on a metrics port another process holds, and on its own public port', async () => {
     const holder = await spawn();
     const taken = new URL(holder.metricsUrl).port;
-    await expect(spawnApi({ ...env, PORT: String(await freePort()), API_METRICS_PORT: taken })).rejects.toThrow(/exited with 1 before it was ready[\s\S]*EADDRINUSE/);
+    await expect(spawnApi({ ...env, API_METRICS_PORT: taken })).rejects.toThrow(/exited with 1 before it was ready[\s\S]*EADDRINUSE/);
     const port = String(await freePort());
     await expect(spawnApi({ ...env, PORT: port, API_METRICS_PORT: port })).rejects.toThrow(
       /exited with 2 before it was ready[\s\S]*API_METRICS_PORT must differ from PORT/,

@@ -1,4 +1,3 @@
-import { freePort } from '@pollarix/devinfra';
 import { QUEUE_PREFIX, QueueName } from '@pollarix/queue';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
@@ -69,9 +68,8 @@ describe('attempts read nothing they can hold', () => {
 
   it('first attempts scan neither events nor webhooks rows, beyond one cache load per webhook', async () => {
     // The API in a process of its own, stopped before the count starts: its scans are flushed by then.
-    const port = await freePort();
-    const apiProcess = await spawnApi({ ...env(stack), PORT: String(port) });
-    const baseUrl = `http://127.0.0.1:${port}`;
+    const apiProcess = await spawnApi(env(stack));
+    const baseUrl = apiProcess.url;
     const a = await department(baseUrl);
     const b = await department(baseUrl);
     const publisher = await api.token(['*'], ['events:publish']);

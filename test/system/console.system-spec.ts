@@ -1,5 +1,4 @@
 import AxeBuilder from '@axe-core/playwright';
-import { freePort } from '@pollarix/devinfra';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
@@ -7,7 +6,7 @@ import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harnes
 import { REPO_ROOT } from '../support/infra';
 import { Receiver, startReceiver } from '../support/receiver';
 import { completedData } from '../support/tenants';
-import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { ApiProcess, fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
 
 /**
  * Issue 14: the web console in Debian's Chromium, against the built API and worker, PostgreSQL, Redis and
@@ -21,7 +20,7 @@ const SCREENSHOTS = join(REPO_ROOT, 'docs', 'console');
 describe('web console in a real browser', () => {
   let stack: Stack;
   let api: TestApi;
-  let apiProcess: WorkerProcess;
+  let apiProcess: ApiProcess;
   let worker: WorkerProcess;
   let browser: Browser;
   let base: string;
@@ -35,9 +34,8 @@ describe('web console in a real browser', () => {
     // Fail fast, retry little: a failed delivery is there to recover within seconds.
     const env = { ...fastRecoveryEnv(stack), DELIVERY_RETRY_SCHEDULE: '100ms,100ms', RATE_LIMIT_PER_MINUTE: '100000' };
     api = await startApi(env); // mints tokens; the browser talks to the built API below
-    const port = await freePort();
-    apiProcess = await spawnApi({ ...env, PORT: String(port) });
-    base = `http://127.0.0.1:${port}`;
+    apiProcess = await spawnApi(env);
+    base = apiProcess.url;
     worker = await spawnWorker(env);
     receiver = await startReceiver();
     otherReceiver = await startReceiver();

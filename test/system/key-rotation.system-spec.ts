@@ -1,4 +1,3 @@
-import { freePort } from '@pollarix/devinfra';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
@@ -56,8 +55,8 @@ describe('key rotation for secrets at rest, with the service up', () => {
 
   /** A rolling restart onto `ring`: the new API and worker start before the old ones stop. */
   async function restartOnto(ring: string): Promise<void> {
-    const port = await freePort();
-    const next = { url: `http://127.0.0.1:${port}`, process: await spawnApi({ ...env(ring), PORT: String(port) }) };
+    const started = await spawnApi(env(ring));
+    const next = { url: started.url, process: started };
     const nextWorker = await spawnWorker(env(ring));
     await api?.process.stop();
     await worker?.stop();

@@ -1,7 +1,6 @@
-import { freePort } from '@pollarix/devinfra';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { Receiver, startReceiver } from '../support/receiver';
-import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
 
 /**
  * Horizontal scale on one PostgreSQL and one Redis: two API processes take the events, workers come
@@ -17,7 +16,7 @@ const data = { surveyId: 'srv_1', responseId: 'rsp_1', completedAt: '2026-11-26T
 interface Worker {
   name: string;
   process: WorkerProcess;
-  metricsPort: number;
+  metricsUrl: string;
   /** Successful attempts, read from its /metrics (last reading before it went away). */
   succeeded: number;
 }
@@ -36,8 +35,8 @@ describe('scaling: 2 API processes and workers that come and go', () => {
     // In-process, only to mint tokens and read the database; the traffic goes to the two API processes.
     admin = await startApi(env);
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      apis.push({ url: `http://127.0.0.1:${port}`, process: await spawnApi({ ...env, PORT: String(port), HOST: '127.0.0.1' }) });
+      const api = await spawnApi({ ...env, HOST: '127.0.0.1' });
+      apis.push({ url: api.url, process: api });
     }
   });
   afterAll(async () => {
@@ -48,15 +47,15 @@ describe('scaling: 2 API processes and workers that come and go', () => {
   });
 
   async function startWorker(name: string): Promise<Worker> {
-    const metricsPort = await freePort();
-    const worker = { name, process: await spawnWorker({ ...env, WORKER_HTTP_PORT: String(metricsPort) }), metricsPort, succeeded: 0 };
+    const child = await spawnWorker(env);
+    const worker = { name, process: child, metricsUrl: await workerHttpUrl(child), succeeded: 0 };
     workers.push(worker);
     return worker;
   }
 
   /** Reads the worker's successful attempts from its Prometheus text. */
   async function readSucceeded(worker: Worker): Promise<number> {
-    const res = await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`);
+    const res = await fetch(`${worker.metricsUrl}/metrics`);
     const text = await res.text();
     worker.succeeded = text
       .split('\n')

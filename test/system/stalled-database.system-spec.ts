@@ -1,5 +1,4 @@
 import { dataSourceOptions } from '@pollarix/database';
-import { freePort } from '@pollarix/devinfra';
 import { QUEUE_PREFIX, QueueName } from '@pollarix/queue';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +9,7 @@ import { call, JsonResponse, startApi, TestApi, uniqueDepartment } from '../supp
 import { signalTree } from '../support/processes';
 import { Receiver, startReceiver } from '../support/receiver';
 import { completedData } from '../support/tenants';
-import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
+import { ApiProcess, fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
 
 /**
  * A stalled PostgreSQL (SIGSTOP on this file's own server: the postmaster and its backends) must not
@@ -50,7 +49,7 @@ describe('a stalled PostgreSQL (SIGSTOP)', () => {
   let stack: Stack;
   let env: Record<string, string>;
   let helper: TestApi;
-  let apiProcess: WorkerProcess | undefined;
+  let apiProcess: ApiProcess | undefined;
   let worker: WorkerProcess | undefined;
   let deliveries: Queue;
   let stopped: number[] = [];
@@ -122,10 +121,9 @@ describe('a stalled PostgreSQL (SIGSTOP)', () => {
   });
 
   it('the API answers 503 with Retry-After and readiness says why; jobs do not stay active; after SIGCONT nothing is lost in either department', async () => {
-    const port = await freePort();
-    apiProcess = await spawnApi({ ...env, PORT: String(port) });
+    apiProcess = await spawnApi(env);
     worker = await spawnWorker(env);
-    const baseUrl = `http://127.0.0.1:${port}`;
+    const baseUrl = apiProcess.url;
     const workerUrl = await workerHttpUrl(worker);
     /** The spawned API, answering within ANSWER_WITHIN_MS or failing the test. */
     const request = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<JsonResponse> =>

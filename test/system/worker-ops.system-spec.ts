@@ -1,4 +1,3 @@
-import { freePort } from '@pollarix/devinfra';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { startReceiver } from '../support/receiver';
 import { spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
@@ -165,17 +164,16 @@ describe('worker operations: health, metrics and attempt logs', () => {
   });
 
   it('the built API writes only JSON lines: the listening line, then one line per request', async () => {
-    const port = await freePort();
-    const apiProcess = await spawnApi({ ...env, PORT: String(port), HOST: '127.0.0.1' });
+    const apiProcess = await spawnApi({ ...env, HOST: '127.0.0.1' });
     try {
       expect(jsonLines(apiProcess.output).find((l) => l.context === 'Api')).toMatchObject({
         level: 'info',
         service: 'api',
-        msg: `Pollarix Webhooks API listening on http://127.0.0.1:${port}`,
+        msg: `Pollarix Webhooks API listening on ${apiProcess.url}`,
       });
       const dept = uniqueDepartment('wops');
       const secret = await api.token([dept]);
-      const res = await fetch(`http://127.0.0.1:${port}/department/${dept}/webhook/?q=query-secret`, { headers: { authorization: `Bearer ${secret}` } });
+      const res = await fetch(`${apiProcess.url}/department/${dept}/webhook/?q=query-secret`, { headers: { authorization: `Bearer ${secret}` } });
       expect(res.status).toBe(200);
       const requestLines = () => jsonLines(apiProcess.output).filter((l) => l.msg === 'request completed');
       await waitUntil('the request is logged', () => requestLines().length > 0);

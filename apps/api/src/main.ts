@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from '@pollarix/config';
 import { announce } from '@pollarix/common';
 import type { Logger } from 'pino';
@@ -14,7 +16,9 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   // Before "listening on", which supervisors and tests wait for: both lines are out once that one is.
   announce(app.get<Logger>(API_LOGGER), 'ApiMetrics', `metrics on port ${app.get(ApiMetricsServer).port}`);
-  logListening(app, config, `http://${config.host}:${config.port}`);
+  // The bound port, not the configured one: PORT=0 takes any free port (tests run APIs side by side).
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  logListening(app, config, `http://${config.host}:${port}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,14 +1,29 @@
 import { createServer, Socket } from 'node:net';
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for a server another process binds later (a test's PostgreSQL or Redis): 10000–24999, below
+ * `npm start`'s stack ranges and outside Linux's ephemeral ports (32768–60999 by default). A port the OS
+ * hands out for `listen(0)` lies in the ephemeral range, where any outgoing connection can take it
+ * between this check and the other process's bind (EADDRINUSE, seen in CI); here only another listener
+ * can, and the pick is random among 15,000.
+ */
+export const FREE_PORT_RANGE = { first: 10_000, last: 24_999 } as const;
+
+/** A TCP port free on 127.0.0.1 right now, from FREE_PORT_RANGE. Prefer `listen(0)` when the binding process can report its port. */
+export async function freePort(random: () => number = Math.random): Promise<number> {
+  const size = FREE_PORT_RANGE.last - FREE_PORT_RANGE.first + 1;
+  for (let tries = 0; tries < 100; tries++) {
+    const port = FREE_PORT_RANGE.first + Math.floor(random() * size);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`No free port in ${FREE_PORT_RANGE.first}–${FREE_PORT_RANGE.last} after 100 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
