@@ -1,3 +1,5 @@
+import { SecretBox } from '@pollarix/common';
+import { randomBytes } from 'node:crypto';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { Receiver, startReceiver } from '../support/receiver';
@@ -175,6 +177,25 @@ describe('webhook configuration API', () => {
       expect(other.status).toBe(422);
       expect(other.body.detail[0].loc).toEqual(['header', 'Idempotency-Key']);
       expect((await call(api.baseUrl, 'GET', base(dept), { token })).body.webhooks).toHaveLength(1);
+    });
+
+    it('answers 409, not 500, when the stored response no longer decrypts (its key left the ring); another department is unaffected', async () => {
+      const headers = { 'Idempotency-Key': 'sealed-elsewhere' };
+      expect((await call(api.baseUrl, 'POST', `${base(dept)}/`, { token, body: sample(), headers })).status).toBe(201);
+      const underAnotherKey = new SecretBox(randomBytes(32)).seal('{}', 'elsewhere');
+      await api.db.dataSource.query('UPDATE idempotency_keys SET response_sealed = $1 WHERE department_id = $2 AND key = $3', [
+        underAnotherKey,
+        dept,
+        headers['Idempotency-Key'],
+      ]);
+      const again = await call(api.baseUrl, 'POST', `${base(dept)}/`, { token, body: sample(), headers });
+      expect({ status: again.status, type: again.body.detail?.[0]?.type }).toEqual({ status: 409, type: 'conflict' });
+      expect((await call(api.baseUrl, 'GET', base(dept), { token })).body.webhooks).toHaveLength(1);
+      // The same key in another department is its own.
+      const other = uniqueDepartment();
+      const otherToken = await api.token([other]);
+      expect((await call(api.baseUrl, 'POST', `${base(other)}/`, { token: otherToken, body: sample(), headers })).status).toBe(201);
+      expect((await call(api.baseUrl, 'POST', `${base(other)}/`, { token: otherToken, body: sample(), headers })).headers.get('idempotent-replayed')).toBe('true');
     });
 
     it('rejects a malformed key with 400', async () => {

@@ -1,4 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
+import { SecretBox } from '@pollarix/common';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
@@ -259,6 +261,20 @@ describe('web console in a real browser', () => {
       isActive: true,
       disabledReason: null,
     });
+
+    // Custom headers that no longer decrypt (their key left the key ring): the API's words, and saving heals it.
+    const underAnotherKey = new SecretBox(randomBytes(32)).seal('{}', 'elsewhere');
+    await api.db.dataSource.query('UPDATE webhooks SET headers_sealed = $1 WHERE id = $2', [underAnotherKey, webhookId]);
+    await page.reload();
+    const headersNotice = page.getByText('The custom headers were encrypted with a key this service no longer has', { exact: false });
+    await headersNotice.waitFor();
+    await checkScreen(page, 'webhook-headers-unreadable');
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit webhook' }).waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'CRM sync v2' }).waitFor();
+    await headersNotice.waitFor({ state: 'detached' });
+    expect((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}`, { token })).body.webhooks[0]).not.toHaveProperty('headersError');
 
     // A write without the CSRF header is refused, and changes nothing.
     const forged = await page.request.post(`${base}/department/${dept}/webhook/`, { data: { name: 'forged', url: receiver.url, events: ['SURVEY_COMPLETED'] } });

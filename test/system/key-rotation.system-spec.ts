@@ -40,7 +40,8 @@ function signedWith(request: ReceivedRequest, secret: string): boolean {
  * processes sealing under key A; rolling restarts onto the ring "A,B" (B known everywhere), then "B,A";
  * `secrets re-encrypt` while events are published and delivered; a rolling restart onto B alone. Two departments deliver throughout, every
  * request signed with its webhook's secret. A row left under A (as a restore from an old backup would)
- * fails only its own deliveries once A is gone.
+ * fails only its own deliveries once A is gone; the API shows it with its headers flagged, and the
+ * customer heals it by setting its headers again and rotating its secret.
  */
 describe('key rotation for secrets at rest, with the service up', () => {
   let stack: Stack;
@@ -190,5 +191,37 @@ describe('key rotation for secrets at rest, with the service up', () => {
     await waitUntil('the left-behind webhook’s 10 latest deliveries failed', async () => Number((await failed()).failed) === 10, 60_000);
     expect(Number((await failed()).undecryptable)).toBe(10);
     expect(leftBehind.receiver.requests).toHaveLength(before);
+
+    // The API still shows the department: the left-behind webhook with empty headers and why, the others whole.
+    const path = `/department/${first.dept}/webhook`;
+    const listed = await call(api!.url, 'GET', `${path}/`, { token: first.token });
+    expect(listed.status).toBe(200);
+    const shown = new Map((listed.body.webhooks as { id: string }[]).map((w) => [w.id, w]));
+    const unreadable = { headers: {}, headersError: expect.stringMatching(/key this service no longer has.*PUT/) };
+    expect(shown.get(leftBehind.id)).toMatchObject(unreadable);
+    for (const hook of first.hooks.filter((h) => h !== leftBehind)) {
+      expect(shown.get(hook.id)).toMatchObject({ headers: { 'X-Tenant': first.dept } });
+      expect(shown.get(hook.id)).not.toHaveProperty('headersError');
+    }
+    expect((await call(api!.url, 'GET', `${path}/${leftBehind.id}`, { token: first.token })).body.webhooks[0]).toMatchObject(unreadable);
+    // Its secret and a test send as it answer 409 with the remedy, not 500; the other department's reads are untouched.
+    const secret = await call(api!.url, 'GET', `${path}/${leftBehind.id}/secret`, { token: first.token });
+    expect({ status: secret.status, msg: secret.body.detail?.[0]?.msg }).toEqual({ status: 409, msg: expect.stringMatching(/rotate it/) });
+    const testSend = await call(api!.url, 'POST', `${path}/test-send`, { token: first.token, body: { url: leftBehind.receiver.url, webhookId: leftBehind.id } });
+    expect(testSend.status).toBe(409);
+    expect((await call(api!.url, 'GET', `/department/${second.dept}/webhook/`, { token: second.token })).status).toBe(200);
+
+    // Healed by the customer: headers set again and the secret rotated; its next events go out signed with the new secret.
+    const put = await call(api!.url, 'PUT', `${path}/${leftBehind.id}`, {
+      token: first.token,
+      body: { name: 'w2', url: leftBehind.receiver.url, events: ['SURVEY_COMPLETED'], headers: { 'X-Tenant': first.dept } },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body.webhooks[0]).not.toHaveProperty('headersError');
+    const healed = await call(api!.url, 'POST', `${path}/${leftBehind.id}/secret/rotate`, { token: first.token });
+    expect(healed.status).toBe(200);
+    await publish([first], 2);
+    await waitUntil('the healed webhook received its 2 new events', async () => leftBehind.receiver.requests.length === before + 2, 60_000);
+    expect(leftBehind.receiver.requests.slice(before).every((r) => signedWith(r, healed.body.secret as string) && r.headers['x-tenant'] === first.dept)).toBe(true);
   });
 });

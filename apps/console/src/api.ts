@@ -81,6 +81,8 @@ export interface Webhook {
   createdAt: string;
   updatedAt: string;
   disabledReason: string | null;
+  /** Present when the stored custom headers no longer decrypt. */
+  headersError?: string;
 }
 
 export interface EventType {

@@ -27,6 +27,19 @@ function DisabledNotice({ webhook, writable, onEnable, error }: { webhook: Webho
   );
 }
 
+/** The API's own words when the webhook's stored headers no longer decrypt; saving the form with its headers heals it. */
+function HeadersNotice({ webhook }: { webhook: Webhook }) {
+  if (!webhook.headersError) return null;
+  return (
+    <div class="notice" role="status">
+      <p>
+        <strong>{webhook.headersError}.</strong>
+      </p>
+      <p>Enter its custom headers again and save to resume deliveries.</p>
+    </div>
+  );
+}
+
 function StatsPanel({ dept, id }: { dept: string; id: string }) {
   const [stats, setStats] = useState<Stats | null>(null);
   const load = useAction(async () => setStats(await api<Stats>('GET', endpoints.stats(dept, id))));
@@ -214,6 +227,7 @@ export function WebhookView({ session, dept, id }: { session: SessionInfo; dept:
       {webhook && (
         <>
           <DisabledNotice webhook={webhook} writable={writable} onEnable={() => void enable.start()} error={messagesOf(enable.error)} />
+          <HeadersNotice webhook={webhook} />
           <dl class="facts">
             <dt>ID</dt>
             <dd>{webhook.id}</dd>

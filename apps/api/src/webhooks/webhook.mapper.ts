@@ -1,5 +1,5 @@
 import type { Webhook } from '@pollarix/database';
-import type { WebhookDto } from './dto/webhook.dto';
+import { HEADERS_UNREADABLE, type WebhookDto } from './dto/webhook.dto';
 
 /** Entities never leave the API as they are: this is the response shape of SPEC §5. */
 export function toWebhookDto(webhook: Webhook): WebhookDto {
@@ -13,5 +13,6 @@ export function toWebhookDto(webhook: Webhook): WebhookDto {
     createdAt: webhook.createdAt.toISOString(),
     updatedAt: webhook.updatedAt.toISOString(),
     disabledReason: webhook.disabledReason,
+    ...(webhook.headersUnreadable ? { headersError: HEADERS_UNREADABLE } : {}),
   };
 }

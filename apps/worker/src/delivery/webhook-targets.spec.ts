@@ -13,6 +13,7 @@ function row(id: string, departmentId: string, url = `https://example.com/${id}`
       url,
       events: ['SURVEY_COMPLETED'],
       headers: {},
+      headersUnreadable: false,
       isActive: true,
       disabledReason: null,
       createdAt: new Date(0),

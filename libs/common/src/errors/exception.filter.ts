@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { UnsealError } from '../crypto/secret-box';
 import { AppError, ErrorCode } from './app-error';
 import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from './database-unavailable';
 
@@ -42,6 +43,13 @@ export function toAppError(exception: unknown, req?: Request): AppError {
   if (isDatabaseUnavailable(exception)) {
     return new AppError(ErrorCode.Unavailable, 'The database is not answering; retry shortly', { 'Retry-After': String(DATABASE_RETRY_AFTER_S) });
   }
+  if (exception instanceof UnsealError) {
+    // An operator removed a key while values sealed under it remained (`cli secrets re-encrypt` names them).
+    return new AppError(
+      ErrorCode.Conflict,
+      'A value stored for this request was encrypted with a key this service no longer has; set it again (a webhook: PUT its headers, rotate its secret)',
+    );
+  }
   return new AppError(ErrorCode.Internal, 'Internal server error');
 }
 
@@ -59,6 +67,9 @@ export class AppExceptionFilter implements ExceptionFilter {
       this.logger.warn(
         `Database unavailable on ${req.method} ${req.path} (request ${String(req.headers['x-request-id'])}): ${(exception as Error)?.message ?? exception}`,
       );
+    }
+    if (exception instanceof UnsealError) {
+      this.logger.warn(`Undecryptable stored value on ${req.method} ${req.path} (request ${String(req.headers['x-request-id'])}): ${exception.message}`);
     }
     if (error.code === ErrorCode.Internal) {
       this.logger.error(

@@ -12,6 +12,11 @@ export interface Webhook {
   url: string;
   events: string[];
   headers: Record<string, string>;
+  /**
+   * True when the sealed headers do not open (their key left the key ring): `headers` is then empty.
+   * Reads for the API show the webhook anyway; an attempt refuses it (`holdTarget` opens strictly).
+   */
+  headersUnreadable: boolean;
   isActive: boolean;
   disabledReason: string | null;
   createdAt: Date;
@@ -132,14 +137,18 @@ export class WebhookRepository {
     return this.manager.getRepository(WebhookEntity);
   }
 
-  private toWebhook(row: Omit<WebhookTargetRow, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>): Webhook {
+  /** The webhook from its row; headers that do not open are empty and flagged, unless `strict` (then UnsealError). */
+  private toWebhook(row: Omit<WebhookTargetRow, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>, strict = false): Webhook {
+    const open = () => this.box.openJson<Record<string, string>>(row.headersSealed, webhookSealContext(row.id, 'headers_sealed'));
+    const headers = strict ? open() : openOrNull(open);
     return {
       id: row.id,
       departmentId: row.departmentId,
       name: row.name,
       url: row.url,
       events: row.events,
-      headers: this.box.openJson<Record<string, string>>(row.headersSealed, webhookSealContext(row.id, 'headers_sealed')),
+      headers: headers ?? {},
+      headersUnreadable: headers === null,
       isActive: row.isActive,
       disabledReason: row.disabledReason,
       createdAt: row.createdAt,
@@ -236,7 +245,7 @@ export class WebhookRepository {
       row.previousSecretSealed && expiresAt && expiresAt > now
         ? { secret: this.box.open(row.previousSecretSealed, webhookSealContext(row.id, 'previous_secret_sealed')), expiresAt }
         : null;
-    return { webhook: this.toWebhook(row), secret: this.box.open(row.secretSealed, webhookSealContext(row.id, 'secret_sealed')), previous };
+    return { webhook: this.toWebhook(row, true), secret: this.box.open(row.secretSealed, webhookSealContext(row.id, 'secret_sealed')), previous };
   }
 
   /**
@@ -293,7 +302,7 @@ export class WebhookRepository {
     for (;;) {
       const row = await this.table.findOne({ where: { departmentId, id }, select: { id: true, secretSealed: true } });
       if (!row) return false;
-      const previous = this.openOrNull(row.secretSealed, webhookSealContext(id, 'secret_sealed'));
+      const previous = openOrNull(() => this.box.open(row.secretSealed, webhookSealContext(id, 'secret_sealed')));
       const result = await this.manager
         .createQueryBuilder()
         .update(WebhookEntity)
@@ -307,13 +316,14 @@ export class WebhookRepository {
       if ((result.affected ?? 0) > 0) return true;
     }
   }
+}
 
-  private openOrNull(sealed: string, context: string): string | null {
-    try {
-      return this.box.open(sealed, context);
-    } catch (error) {
-      if (error instanceof UnsealError) return null;
-      throw error;
-    }
+/** The opened value, or null when it does not open with any listed key (UnsealError); other errors throw. */
+function openOrNull<T>(open: () => T): T | null {
+  try {
+    return open();
+  } catch (error) {
+    if (error instanceof UnsealError) return null;
+    throw error;
   }
 }

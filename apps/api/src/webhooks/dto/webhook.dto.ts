@@ -102,6 +102,9 @@ export class TestSendDto {
   webhookId?: string;
 }
 
+/** A webhook's `headersError` when its stored headers no longer decrypt (an operator removed their key too early). */
+export const HEADERS_UNREADABLE = 'The custom headers were encrypted with a key this service no longer has: deliveries fail until a PUT sets the headers again';
+
 export class WebhookDto {
   @ApiProperty({ example: 'wh_abc123' }) id!: string;
   @ApiProperty({ example: 'CRM Sync' }) name!: string;
@@ -113,6 +116,12 @@ export class WebhookDto {
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ type: String, nullable: true, example: null, description: 'Why the service disabled it (gone, failing), else null' })
   disabledReason!: string | null;
+  @ApiPropertyOptional({
+    example: HEADERS_UNREADABLE,
+    description:
+      'Present only when the stored custom headers cannot be decrypted (`headers` is then empty): deliveries fail as `undecryptable` until a PUT sets the headers again',
+  })
+  headersError?: string;
 }
 
 export class CreatedWebhookDto extends WebhookDto {
