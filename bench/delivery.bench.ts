@@ -37,12 +37,14 @@
  * long in any case), BENCH_BARE_CONNECTIONS (50, as the WebhookSender's pool; both bare workers), and
  * BENCH_WORKER_NODE_ARGS (node flags for the real worker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof",
  * which NODE_OPTIONS does not allow).
+ * BENCH_MODE=stats-index runs only the pipeline, with and without the console's stats index (see measureStatsIndex).
  * DATABASE_URL / REDIS_URL: used when set; otherwise a throw-away PostgreSQL and Redis are started.
  *
  * Exits non-zero only when something did not arrive or failed — not for missing a target.
  */
 import 'reflect-metadata';
 import { newId } from '@pollarix/common';
+import { MIGRATIONS } from '@pollarix/database';
 import { EventPublisher } from '@pollarix/events';
 import { DEFAULT_JOB_OPTIONS } from '@pollarix/queue';
 import { Job, Queue, Worker } from 'bullmq';
@@ -83,6 +85,7 @@ const SECONDS = int('BENCH_SECONDS', 10);
 const WATCHDOG_MS = (3 * ROUNDS + 6) * MAX_WAIT_MS + 600_000;
 const BARE_CONNECTIONS = Math.round(int('BENCH_BARE_CONNECTIONS', 50));
 const ADD_BULK_CHUNK = 500;
+const STATS_INDEX_MODE = process.env.BENCH_MODE === 'stats-index';
 
 /** The bare workers' body: an envelope of the same shape and size as the pipeline's (with data.sentAt in latency runs). */
 function bareBody(i: number, departmentId: string, eventId?: string, sentAt?: number): string {
@@ -625,13 +628,22 @@ const median = (values: number[]) =>
     [...values].sort((a, b) => a - b),
     50,
   );
+/** Each process's median over runs. */
+const medianCpu = (runs: CpuPerDelivery[]): CpuPerDelivery => ({
+  worker: median(runs.map((c) => c.worker)),
+  postgresql: median(runs.map((c) => c.postgresql)),
+  redis: median(runs.map((c) => c.redis)),
+  producer: median(runs.map((c) => c.producer)),
+});
 const range = (values: number[]) => `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 
 async function run(ctx: Context): Promise<void> {
   console.log(
     `bench:delivery — N=${EVENTS}, concurrency ${CONCURRENCY} (WORKER_CONCURRENCY; WEBHOOK_MAX_IN_FLIGHT ${CONCURRENCY}), ` +
-      `publishBatch ${PUBLISH_BATCH} / addBulk chunks ${ADD_BULK_CHUNK}, warm-up ${WARMUP}, ${ROUNDS} round(s) of ${ARMS.join(', ')}, ` +
-      `latency ${RATE}/s × ${SECONDS} s per arm, ` +
+      `publishBatch ${PUBLISH_BATCH} / addBulk chunks ${ADD_BULK_CHUNK}, warm-up ${WARMUP}, ` +
+      (STATS_INDEX_MODE
+        ? `${ROUNDS} round(s) of the pipeline with and without the stats index (ABBA), `
+        : `${ROUNDS} round(s) of ${ARMS.join(', ')}, latency ${RATE}/s × ${SECONDS} s per arm, `) +
       `body ~${Buffer.byteLength(bareBody(EVENTS, `dept_bench_pipe_${'0'.repeat(8)}`))} B, bare pool ${BARE_CONNECTIONS} connections, ` +
       setupLabel(ctx.infra),
   );
@@ -644,7 +656,74 @@ async function run(ctx: Context): Promise<void> {
   }
 }
 
+/** The console's stats index: its own migration creates and drops it, so the bench measures exactly what ships. */
+async function setStatsIndex(ctx: Context, present: boolean): Promise<void> {
+  const runner = ctx.dataSource.createQueryRunner();
+  try {
+    const Migration = MIGRATIONS.find((m) => m.name === 'WebhookAttemptedIndex1764270000000')!;
+    const migration = new Migration();
+    await (present ? migration.up(runner) : migration.down(runner));
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
+ * BENCH_MODE=stats-index: what the stats index (IDX_deliveries_webhook_attempted, for GET …/stats)
+ * costs the pipeline. Each round runs the pipeline with and without it, in alternating order (ABBA:
+ * the log grows through the run, and each variant sees both earlier and later tables); the ratio is
+ * the median of the rounds' with/without, with the range, and CPU ms per delivery per process.
+ */
+async function measureStatsIndex(ctx: Context): Promise<void> {
+  const publisher = ctx.publisher();
+  const worker = await startWorker(ctx, 'worker');
+  const variants = ['with index', 'without index'] as const;
+  const results: Record<(typeof variants)[number], ArmResult[]> = { 'with index': [], 'without index': [] };
+  // WAL written per delivery: an index's cost on disk and on replicas, which CPU alone does not show.
+  const walBytes: Record<(typeof variants)[number], number[]> = { 'with index': [], 'without index': [] };
+  const walPosition = async () => (await ctx.dataSource.query<{ lsn: string }[]>(`SELECT pg_current_wal_lsn()::text AS lsn`))[0].lsn;
+  const ratios: number[] = [];
+  let run = 0;
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 === 1 ? variants : ([...variants].reverse() as unknown as typeof variants);
+      const pair = new Map<string, ArmResult>();
+      for (const variant of order) {
+        await setStatsIndex(ctx, variant === 'with index');
+        ctx.report.push(`round ${round}, ${variant}:`);
+        const walBefore = await walPosition();
+        const result = await runPipeline(ctx, worker, publisher, ++run);
+        if (abort.signal.aborted) throw new Error('interrupted');
+        if (!result) continue;
+        const [{ bytes }] = await ctx.dataSource.query<{ bytes: number }[]>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS bytes`, [walBefore]);
+        walBytes[variant].push(bytes / EVENTS);
+        ctx.report.push(`  WAL ${fmt(bytes / EVENTS)} B per delivery (publish, deliveries, log)`);
+        pair.set(variant, result);
+        results[variant].push(result);
+      }
+      const [withIndex, without] = [pair.get('with index'), pair.get('without index')];
+      if (withIndex && without) ratios.push(withIndex.rate / without.rate);
+    }
+  } finally {
+    await setStatsIndex(ctx, true);
+  }
+  console.log(ctx.report.join('\n'));
+  console.log(ctx.cpuNotes.join('\n'));
+  if (ratios.length > 0) {
+    console.log(`ratio pipeline with/without stats index: ${median(ratios).toFixed(2)} (${range(ratios)}; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+  }
+  for (const variant of variants) {
+    const cpu = results[variant].map((r) => r.cpu);
+    if (cpu.length === 0) continue;
+    console.log(
+      `CPU ms per delivery, pipeline ${variant.padEnd(13)} (median of ${cpu.length} run(s)): ${cpuPerDeliveryText(medianCpu(cpu))}; ` +
+        `WAL ${fmt(median(walBytes[variant]))} B per delivery (${walBytes[variant].map((b) => fmt(b)).join(', ')})`,
+    );
+  }
+}
+
 async function measure(ctx: Context): Promise<void> {
+  if (STATS_INDEX_MODE) return measureStatsIndex(ctx);
   // 1–3, ROUNDS times: bare, bare durable (each a new process per round), then the real worker (started once, idle meanwhile).
   const publisher = ctx.publisher();
   const worker = await startWorker(ctx, 'worker');
@@ -737,13 +816,7 @@ async function measure(ctx: Context): Promise<void> {
   for (const arm of ARMS) {
     const results = rounds.flatMap((r) => (r[arm] ? [r[arm].cpu] : []));
     if (results.length === 0) continue;
-    const cpu: CpuPerDelivery = {
-      worker: median(results.map((c) => c.worker)),
-      postgresql: median(results.map((c) => c.postgresql)),
-      redis: median(results.map((c) => c.redis)),
-      producer: median(results.map((c) => c.producer)),
-    };
-    console.log(`CPU ms per delivery, ${arm.padEnd(12)} throughput (median of ${results.length} round(s)): ${cpuPerDeliveryText(cpu)}`);
+    console.log(`CPU ms per delivery, ${arm.padEnd(12)} throughput (median of ${results.length} round(s)): ${cpuPerDeliveryText(medianCpu(results))}`);
   }
   for (const arm of ARMS) {
     const l = latency[arm];
