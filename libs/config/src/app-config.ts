@@ -6,6 +6,8 @@ import { readEnvFile } from './env-file';
 import { ConfigError, validateEnvironment } from './environment';
 import { parseKeyRing } from './key-ring';
 
+const DEFAULT_PORT = 3000;
+const DEFAULT_API_METRICS_PORT = 9465;
 const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 
 export interface LoadConfigOptions {
@@ -104,7 +106,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       }
     }
   }
-  if (env.API_METRICS_PORT !== undefined && env.API_METRICS_PORT !== 0 && env.API_METRICS_PORT === (env.PORT ?? 3000)) {
+  // The ports as they will be, defaults included: PORT=9465 alone meets the default metrics port.
+  const apiMetricsPort = env.API_METRICS_PORT ?? DEFAULT_API_METRICS_PORT;
+  if (apiMetricsPort !== 0 && apiMetricsPort === (env.PORT ?? DEFAULT_PORT)) {
     throw new ConfigError('Invalid configuration: API_METRICS_PORT must differ from PORT (metrics stay off the public port)');
   }
   if (nodeEnv === 'production' && !env.SECRETS_ENCRYPTION_KEY) {
@@ -113,7 +117,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
 
   return new AppConfig({
     nodeEnv,
-    port: env.PORT ?? 3000,
+    port: env.PORT ?? DEFAULT_PORT,
     host: env.HOST ?? '0.0.0.0',
     trustProxy: env.TRUST_PROXY ?? 0,
     databaseUrl: env.DATABASE_URL,
@@ -123,7 +127,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     dataDir,
     workerConcurrency: env.WORKER_CONCURRENCY ?? 100,
     workerHttpPort: env.WORKER_HTTP_PORT ?? 9464,
-    apiMetricsPort: env.API_METRICS_PORT ?? 9465,
+    apiMetricsPort,
     deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS ?? 15_000,
     deliveryRetryScheduleMs: parseDurationList(env.DELIVERY_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE)!,
     deliveryAllowPrivateNetworks: env.DELIVERY_ALLOW_PRIVATE_NETWORKS ?? false,

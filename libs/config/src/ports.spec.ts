@@ -24,4 +24,9 @@ describe('the API metrics port', () => {
     expect(() => load({ ...env, API_METRICS_PORT: value })).toThrow(ConfigError);
     expect(() => load({ ...env, API_METRICS_PORT: value })).toThrow(/API_METRICS_PORT/);
   });
+
+  it('refuses PORT on the default metrics port, as it would meet it at start-up', () => {
+    expect(() => load({ PORT: '9465' })).toThrow(/API_METRICS_PORT must differ from PORT/);
+    expect(load({ PORT: '9465', API_METRICS_PORT: '9466' }).apiMetricsPort).toBe(9466);
+  });
 });
