@@ -82,8 +82,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   app.useLogger(app.get(Logger));
   // TRUST_PROXY counts the trusted hops in front: req.ip is the address the outermost trusted proxy
   // appended to X-Forwarded-For, never an entry further left, which the client writes itself (and would
-  // pick a rate-limit budget with).
-  app.set('trust proxy', config.trustProxy || false);
+  // pick a rate-limit budget with). Express reads a number as a hop count: 0 trusts nobody.
+  app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   // Order matters: the request id first so that every response, errors included, carries it; then the
   // request log and the metrics, so that requests refused by the body checks are logged and counted.

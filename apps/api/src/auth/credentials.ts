@@ -13,12 +13,12 @@ export interface CookieNames {
 }
 
 /** Over plain HTTP, SPEC §4's names. */
-export const HTTP_COOKIES: CookieNames = { session: 'pollarix_session', csrf: 'pollarix_csrf' };
+const HTTP_COOKIES: CookieNames = { session: 'pollarix_session', csrf: 'pollarix_csrf' };
 /**
  * Over HTTPS, the `__Host-` prefix: browsers accept such a cookie only with Secure, Path=/ and no Domain,
  * so neither a sibling subdomain nor a plain-HTTP page can plant or overwrite it.
  */
-export const HTTPS_COOKIES: CookieNames = { session: `__Host-${HTTP_COOKIES.session}`, csrf: `__Host-${HTTP_COOKIES.csrf}` };
+const HTTPS_COOKIES: CookieNames = { session: `__Host-${HTTP_COOKIES.session}`, csrf: `__Host-${HTTP_COOKIES.csrf}` };
 
 /** The cookie names for this request: req.secure honours TRUST_PROXY and X-Forwarded-Proto. */
 export function cookieNames(req: Pick<Request, 'secure'>): CookieNames {
@@ -42,7 +42,7 @@ function digest(value: string): string {
 }
 
 /** A credential's name for budgets and caches: never the secret itself. */
-export const bearerKey = (secret: string): string => `tok:${digest(secret)}`;
+const bearerKey = (secret: string): string => `tok:${digest(secret)}`;
 export const sessionKey = (sessionId: string): string => `ses:${digest(sessionId)}`;
 
 /** The key of the credential a request presents (its bearer token, else its session), or null. */

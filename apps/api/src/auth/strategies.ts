@@ -4,13 +4,9 @@ import { Principal } from '@pollarix/auth';
 import type { Request } from 'express';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { Strategy as CustomStrategy } from 'passport-custom';
-import { HTTP_COOKIES, sessionCookie } from './credentials';
+import { sessionCookie } from './credentials';
 import { CachedTokenVerifier } from './token-verifier';
 import { SessionStore } from './session.store';
-
-/** SPEC §4's cookie names (over plain HTTP; over HTTPS they carry `__Host-`: see cookieNames). */
-export const SESSION_COOKIE = HTTP_COOKIES.session;
-export const CSRF_COOKIE = HTTP_COOKIES.csrf;
 
 /**
  * `Authorization: Bearer plx_…` → the token's principal. passport-http-bearer also reads `access_token`

@@ -1,17 +1,36 @@
 import express from 'express';
+import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSOLE_CSP, consoleHandler, findConsoleDir } from './console';
 
+/** The status of a GET sent with its path as written (fetch would resolve `..` before sending). */
+function rawStatus(base: string, path: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    request(base, { path })
+      .on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+      .on('error', reject)
+      .end();
+  });
+}
+
 describe('console static files', () => {
+  let root: string;
   let dir: string;
   let base: string;
   let close: () => void;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'console-'));
+    // The build inside a folder with a file of its own beside it: what `..` would reach.
+    root = mkdtempSync(join(tmpdir(), 'console-'));
+    dir = join(root, 'console');
+    mkdirSync(dir);
+    writeFileSync(join(root, 'package.json'), '{}');
     mkdirSync(join(dir, 'assets'));
     mkdirSync(join(dir, '.vite'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>c</title>');
@@ -27,7 +46,7 @@ describe('console static files', () => {
   });
   afterAll(() => {
     close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   });
 
   it.each(['/console', '/console/'])('%s is index.html, revalidated every time, under the CSP', async (path) => {
@@ -49,8 +68,7 @@ describe('console static files', () => {
   it.each(['/console/nope.js', '/console/.vite/manifest.json', '/console/../package.json', '/console/assets/%2e%2e%2findex.html'])(
     '%s falls through to the 404',
     async (path) => {
-      const res = await fetch(`${base}${path}`);
-      expect(res.status).toBe(404);
+      expect(await rawStatus(base, path)).toBe(404);
     },
   );
 

@@ -53,7 +53,7 @@ function listFiles(dir: string): string[] {
 }
 
 /** The built files, read once: index.html revalidated every time, the hashed assets cached for a year. */
-export function loadConsoleFiles(dir: string): Map<string, ConsoleFile> {
+function loadConsoleFiles(dir: string): Map<string, ConsoleFile> {
   const files = new Map<string, ConsoleFile>();
   for (const path of listFiles(dir)) {
     const name = relative(dir, path).split(sep).join('/');

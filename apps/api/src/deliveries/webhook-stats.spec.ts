@@ -1,5 +1,5 @@
 import { AppError } from '@pollarix/common';
-import { fillBuckets, floorToHour, latency, MAX_WINDOW_MS, statsWindow } from './webhook-stats';
+import { fillBuckets, floorToHour, MAX_WINDOW_MS, statsWindow } from './webhook-stats';
 
 const now = new Date('2026-12-02T05:17:42.123Z');
 
@@ -81,12 +81,5 @@ describe('fillBuckets', () => {
 
   it('a window of one hour has one bucket', () => {
     expect(fillBuckets({ since: floorToHour(now), until: now }, [], [])).toHaveLength(1);
-  });
-});
-
-describe('latency', () => {
-  it('is null without attempts, whole milliseconds otherwise', () => {
-    expect(latency(0, null, null)).toBeNull();
-    expect(latency(2, 10.4, 99.6)).toEqual({ p50: 10, p95: 100 });
   });
 });

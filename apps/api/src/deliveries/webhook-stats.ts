@@ -4,7 +4,7 @@ import { DELIVERY_STATUSES, DeliveryStatus, HourlyAttempts, HourlyDeliveryCount 
 /** The stats' bucket: one UTC hour. */
 export const BUCKET_MS = 3_600_000;
 /** The window when no `since` is given: the last 24 hours. */
-export const DEFAULT_WINDOW_MS = 24 * BUCKET_MS;
+const DEFAULT_WINDOW_MS = 24 * BUCKET_MS;
 /** How far back `since` may go (a console's week at most; each hour is one bucket). */
 export const MAX_WINDOW_MS = 7 * 24 * BUCKET_MS;
 
@@ -48,21 +48,17 @@ export function fillBuckets(window: StatsWindow, deliveries: HourlyDeliveryCount
     buckets.push(bucket);
     byStart.set(start, bucket);
   }
+  // The rows are as hourlyStats' SQL returns them: one per hour and status, one per hour with its
+  // attempts; counts are ::int and the percentiles of an integer column are integers, never null.
   for (const row of deliveries) {
-    const bucket = byStart.get(new Date(row.hour).getTime());
-    if (bucket) bucket.deliveries[row.status] += Number(row.count);
+    const bucket = byStart.get(row.hour.getTime());
+    if (bucket) bucket.deliveries[row.status] = row.count;
   }
   for (const row of attempts) {
-    const bucket = byStart.get(new Date(row.hour).getTime());
+    const bucket = byStart.get(row.hour.getTime());
     if (!bucket) continue;
-    bucket.attempts += Number(row.attempts);
-    bucket.latencyMs = latency(Number(row.attempts), row.p50Ms, row.p95Ms);
+    bucket.attempts = row.attempts;
+    bucket.latencyMs = { p50: row.p50Ms, p95: row.p95Ms };
   }
   return buckets;
-}
-
-/** An hour's latency percentiles in whole milliseconds, or null when it had no attempt. */
-export function latency(attempts: number, p50: number | null, p95: number | null): StatsBucket['latencyMs'] {
-  if (attempts === 0 || p50 === null || p95 === null) return null;
-  return { p50: Math.round(Number(p50)), p95: Math.round(Number(p95)) };
 }

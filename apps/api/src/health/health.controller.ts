@@ -27,10 +27,9 @@ export class HealthController {
     if (status === 'shutting_down') throw new AppError(ErrorCode.Unavailable, 'Not ready: shutting down');
     if (status !== 'ok') {
       // One detail per dependency that is down, saying why: "Not ready: postgresql: timeout of 2000ms exceeded".
-      const down = Object.keys(checks).filter((name) => checks[name] !== 'up');
       throw new AppError(
         ErrorCode.Unavailable,
-        down.map((name) => ({ msg: `Not ready: ${name}: ${reasons?.[name] ?? 'unreachable'}`, type: ErrorCode.Unavailable, loc: ['health', name] })),
+        Object.entries(reasons ?? {}).map(([name, reason]) => ({ msg: `Not ready: ${name}: ${reason}`, type: ErrorCode.Unavailable, loc: ['health', name] })),
       );
     }
     return { status, checks };

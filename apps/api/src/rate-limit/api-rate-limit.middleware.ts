@@ -22,7 +22,7 @@ export function publishedEvents(body: unknown): number {
   return Array.isArray(events) ? Math.max(1, events.length) : 1;
 }
 
-export interface Charge {
+interface Charge {
   budget: 'api' | 'publish';
   key: string;
   points: number;

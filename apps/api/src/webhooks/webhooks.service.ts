@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, ErrorCode, newId, UnsealError } from '@pollarix/common';
+import { AppError, ErrorCode, newId } from '@pollarix/common';
 import { AppConfig } from '@pollarix/config';
 import { Database, Repositories, StoredResponse, WebhookFields } from '@pollarix/database';
 import { blockedLiteralDestination, generateSecret } from '@pollarix/delivery';
@@ -89,13 +89,7 @@ export class WebhooksService {
   }
 
   async getSecret(departmentId: string, webhookId: string): Promise<SecretDto> {
-    const secrets = await this.db.repos.webhooks.getSigningSecrets(departmentId, webhookId).catch((error: unknown) => {
-      if (!(error instanceof UnsealError)) throw error;
-      throw new AppError(
-        ErrorCode.Conflict,
-        `The signing secret of webhook ${webhookId} was encrypted with a key this service no longer has: rotate it to get a new one`,
-      );
-    });
+    const secrets = await this.db.repos.webhooks.getSigningSecrets(departmentId, webhookId);
     if (!secrets) throw webhookNotFound(webhookId);
     return { secret: secrets.current };
   }
