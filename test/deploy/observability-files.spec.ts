@@ -273,21 +273,20 @@ describe('deploy/prometheus/prometheus.yml', () => {
     for (const file of prometheus.rule_files ?? []) expect(existsSync(join(ROOT, 'deploy/prometheus', file))).toBe(true);
   });
 
-  it.each(Object.entries(JOBS))('scrapes every %s of the compose stack on its metrics port', (service, jobName) => {
-    const job = scrapeJob(jobName);
-    const { variable, defaultPort } = METRICS_PORT[service as keyof typeof JOBS];
-    const port = Number(compose.services[service].environment?.[variable] ?? defaultPort);
-    expect(job.metrics_path ?? '/metrics').toBe('/metrics');
-    // DNS service discovery: one target per container of the service, so `--scale worker=N` is followed.
-    expect(job.dns_sd_configs).toEqual([expect.objectContaining({ names: [service], type: 'A', port })]);
-  });
-
-  it("scrapes the API's internal metrics port, not its public one (which answers 404 for /metrics)", () => {
-    const api = compose.services.api.environment ?? {};
-    const metricsPort = Number(api.API_METRICS_PORT ?? METRICS_PORT.api.defaultPort);
-    expect(metricsPort).not.toBe(Number(api.PORT ?? 3000));
-    expect(scrapeJob(JOBS.api).dns_sd_configs?.map((c) => c.port)).toEqual([metricsPort]);
-  });
+  it.each(Object.entries(JOBS))(
+    "scrapes every %s of the compose stack on its metrics port (the API's internal one, not its public PORT, which answers 404 for /metrics)",
+    (service, jobName) => {
+      const job = scrapeJob(jobName);
+      const environment = compose.services[service].environment ?? {};
+      const { variable, defaultPort } = METRICS_PORT[service as keyof typeof JOBS];
+      const port = Number(environment[variable] ?? defaultPort);
+      // Only the API has a public port; the worker's one HTTP port is its metrics port.
+      if (service === 'api') expect(port).not.toBe(Number(environment.PORT ?? 3000));
+      expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+      // DNS service discovery: one target per container of the service, so `--scale worker=N` is followed.
+      expect(job.dns_sd_configs).toEqual([expect.objectContaining({ names: [service], type: 'A', port })]);
+    },
+  );
 
   it('is mounted by the optional prometheus service of docker-compose.yml', () => {
     const service = compose.services.prometheus;

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
+import { call, openSession, startApi, TestApi, uniqueAddress, uniqueDepartment } from '../support/api-harness';
 
 const valid = { name: 'Hook', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'] };
 const path = (dept: string) => `/department/${dept}/webhook/`;
@@ -275,18 +274,7 @@ describe('errors, auth and limits', () => {
   });
 
   describe('session cookies and CSRF', () => {
-    async function login(secret: string): Promise<{ cookie: string; csrf: string; setCookie: string[] }> {
-      const res = await fetch(`${api.baseUrl}/auth/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token: secret }),
-      });
-      expect(res.status).toBe(204);
-      const setCookie = res.headers.getSetCookie();
-      const pairs = setCookie.map((c) => c.split(';')[0]);
-      const csrf = pairs.find((p) => p.startsWith('pollarix_csrf='))!.split('=')[1];
-      return { cookie: pairs.join('; '), csrf, setCookie };
-    }
+    const login = (secret: string) => openSession(api.baseUrl, secret);
 
     it('logs in with a token, sets HttpOnly SameSite=Lax cookies and authenticates by cookie', async () => {
       const { cookie, setCookie } = await login(token);
@@ -347,7 +335,7 @@ describe('rate limiting, shared across API processes', () => {
   // comes from an address of its own, not the loopback every other test file shares.
   let headers: Record<string, string>;
   beforeEach(() => {
-    headers = { 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}::${randomBytes(2).toString('hex')}` };
+    headers = { 'x-forwarded-for': uniqueAddress() };
   });
   afterAll(async () => {
     await first.close();

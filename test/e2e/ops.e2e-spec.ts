@@ -1,4 +1,4 @@
-import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
+import { call, openSession, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { waitUntil } from '../support/system';
 
 /** SPEC §9 on the API: health, Prometheus metrics, request logs and the queue dashboard. */
@@ -193,18 +193,7 @@ describe('operations on the API', () => {
         ['events', true],
       ]);
 
-      const login = async (secret: string) => {
-        const res = await fetch(`${api.baseUrl}/auth/session`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ token: secret }),
-        });
-        expect(res.status).toBe(204);
-        return res.headers
-          .getSetCookie()
-          .map((c) => c.split(';')[0])
-          .join('; ');
-      };
+      const login = async (secret: string) => (await openSession(api.baseUrl, secret)).cookie;
       const adminCookie = await login(admin);
       expect((await fetch(`${api.baseUrl}/admin/queues`, { headers: { cookie: adminCookie } })).status).toBe(200);
       expectError(await call(api.baseUrl, 'GET', '/admin/queues', { headers: { cookie: await login(token) } }), 403, 'forbidden');

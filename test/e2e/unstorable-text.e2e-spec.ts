@@ -29,7 +29,7 @@ describe('text PostgreSQL cannot store: a 422 naming the field, nothing stored',
   }
 
   beforeAll(async () => {
-    api = await startApi({ DELIVERY_ALLOW_PRIVATE_NETWORKS: 'false', RATE_LIMIT_PER_MINUTE: '100000' });
+    api = await startApi({ DELIVERY_ALLOW_PRIVATE_NETWORKS: 'false' });
     ({ dept, token, publisher, webhookId } = await department());
     other = await department();
   });

@@ -1,7 +1,8 @@
 import { newId } from '@pollarix/common';
 import { AttemptOutcome, DeliveryStatus } from '@pollarix/database';
 import { ATTEMPT_RECORDABLE_STATUSES } from '@pollarix/lifecycle';
-import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
+import { call, openSession, startApi, TestApi } from '../support/api-harness';
+import { createTenant } from '../support/tenants';
 
 const HOUR = 3_600_000;
 interface Bucket {
@@ -34,14 +35,8 @@ describe('webhook stats API', () => {
   let b: Tenant;
 
   async function tenant(label: string): Promise<Tenant> {
-    const dept = uniqueDepartment(label);
-    const token = await api.token([dept]);
-    const res = await call(api.baseUrl, 'POST', `/department/${dept}/webhook/`, {
-      token,
-      body: { name: 'stats', url: 'https://example.com/hook', events: ['SURVEY_COMPLETED'] },
-    });
-    expect(res.status).toBe(201);
-    return { dept, token, webhookId: res.body.webhooks[0].id };
+    const { dept, token, webhookIds } = await createTenant(api, ['https://example.com/hook'], label);
+    return { dept, token, webhookId: webhookIds[0] };
   }
 
   /** A pending delivery of a new event to `t`'s webhook, created at `createdAt`. */
@@ -179,16 +174,7 @@ describe('webhook stats API', () => {
   });
 
   it("the console's session cookie reads them (a GET needs no CSRF header)", async () => {
-    const login = await fetch(`${api.baseUrl}/auth/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: a.token }),
-    });
-    expect(login.status).toBeLessThan(300);
-    const cookie = login.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
+    const { cookie } = await openSession(api.baseUrl, a.token);
     const res = await call(api.baseUrl, 'GET', statsPath(a.dept, a.webhookId), { headers: { cookie } });
     expect(res.status).toBe(200);
     expect(bucket(res.body, 3)?.deliveries.succeeded).toBe(3);

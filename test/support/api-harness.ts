@@ -5,6 +5,7 @@ import { CreateTokenInput, TOKEN_REVOKED_CHANNEL, TokenService } from '@pollarix
 import { AppConfig, loadConfig } from '@pollarix/config';
 import { Database, TokenScope } from '@pollarix/database';
 import { REDIS, RedisConnection } from '@pollarix/redis';
+import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { uniqueName } from './infra';
 
@@ -63,6 +64,30 @@ export async function startApi(overrides: Record<string, string> = {}, options: 
 /** A department id no other test uses. */
 export function uniqueDepartment(label = 'dept'): string {
   return uniqueName(label);
+}
+
+/** A client address (X-Forwarded-For behind TRUST_PROXY) no other run shares: the rate limits live 60 s in the suite's Redis. */
+export const uniqueAddress = (): string => `2001:db8:${randomBytes(2).toString('hex')}::${randomBytes(2).toString('hex')}`;
+
+/** A session opened as the console does: the Cookie header to send back, its CSRF token, and the Set-Cookie lines. */
+export interface OpenedSession {
+  cookie: string;
+  csrf: string;
+  setCookie: string[];
+}
+
+/** POST /auth/session with `token` (and `headers`, e.g. X-Forwarded-Proto); expects 204. Reads the plain and the __Host- cookie names. */
+export async function openSession(baseUrl: string, token: string, headers: Record<string, string> = {}): Promise<OpenedSession> {
+  const res = await fetch(`${baseUrl}/auth/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ token }),
+  });
+  expect(res.status).toBe(204);
+  const setCookie = res.headers.getSetCookie();
+  const pairs = setCookie.map((c) => c.split(';')[0]);
+  const csrf = pairs.find((p) => /^(__Host-)?pollarix_csrf=/.test(p))!.split('=')[1];
+  return { cookie: pairs.join('; '), csrf, setCookie };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a response body is untyped JSON; tests read the fields they assert on

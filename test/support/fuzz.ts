@@ -37,7 +37,7 @@ const kit = (unit: fc.Arbitrary<string>): TextKit => ({
 });
 
 /** Storable text from all of Unicode (ASCII half the time, so that valid values happen). */
-export const storableText = kit(cleanUnit);
+const storableText = kit(cleanUnit);
 /** Text from all of Unicode with NUL and lone surrogates: one unit in five. */
 export const anyText = kit(anyUnit);
 

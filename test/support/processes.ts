@@ -11,7 +11,7 @@ function parentOf(pid: number): number | undefined {
 }
 
 /** `root` and all its descendants now alive (Linux /proc): e.g. a PostgreSQL postmaster and its backends. */
-export function processTree(root: number): number[] {
+function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -29,17 +29,14 @@ export function processTree(root: number): number[] {
 
 /**
  * Sends `signal` to `root` first and then to its descendants (SIGSTOP: the parent stops before it can
- * start a new child); those that exited meanwhile are skipped. Returns the pids signalled.
+ * start a new child); those that exited meanwhile are skipped.
  */
-export function signalTree(root: number, signal: 'SIGSTOP' | 'SIGCONT'): number[] {
-  const signalled: number[] = [];
+export function signalTree(root: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
   for (const pid of processTree(root)) {
     try {
       process.kill(pid, signal);
-      signalled.push(pid);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     }
   }
-  return signalled;
 }

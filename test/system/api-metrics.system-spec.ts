@@ -1,6 +1,6 @@
 import { freePort } from '@pollarix/devinfra';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
-import { apiMetricsUrl, spawnApi, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { apiMetricsUrl, ApiProcess, spawnApi, Stack, startStack, waitUntil } from '../support/system';
 
 /**
  * The built API serves /metrics on API_METRICS_PORT only: its public port answers 404 for it, and
@@ -10,7 +10,7 @@ describe("the API's internal metrics port (built processes)", () => {
   let stack: Stack;
   let api: TestApi;
   let env: Record<string, string>;
-  const running: WorkerProcess[] = [];
+  const running: ApiProcess[] = [];
 
   beforeAll(async () => {
     stack = await startStack('apimetrics');
@@ -23,10 +23,11 @@ describe("the API's internal metrics port (built processes)", () => {
     await stack?.close();
   });
 
-  const spawn = async (extra: Record<string, string> = {}): Promise<{ process: WorkerProcess; baseUrl: string; metricsUrl: string }> => {
+  /** A built API (stopped after the file), with its internal metrics URL. */
+  const spawn = async (extra: Record<string, string> = {}): Promise<ApiProcess & { metricsUrl: string }> => {
     const child = await spawnApi({ ...env, ...extra });
     running.push(child);
-    return { process: child, baseUrl: child.url, metricsUrl: apiMetricsUrl(child) };
+    return Object.assign(child, { metricsUrl: apiMetricsUrl(child) });
   };
   const series = (route: string) => `pollarix_http_requests_total{method="GET",route="${route}",status="200"}`;
   const sample = async (metricsUrl: string, name: string): Promise<number> => {
@@ -38,17 +39,17 @@ describe("the API's internal metrics port (built processes)", () => {
 
   it('two APIs side by side, each on a metrics port of its own, count their own requests; neither public port serves /metrics', async () => {
     const [first, second] = [await spawn(), await spawn()];
-    expect(new Set([first.baseUrl, first.metricsUrl, second.baseUrl, second.metricsUrl]).size).toBe(4);
+    expect(new Set([first.url, first.metricsUrl, second.url, second.metricsUrl]).size).toBe(4);
     const dept = uniqueDepartment('apimetrics');
     const token = await api.token([dept]);
     const route = series('/department/:departmentId/webhook');
 
-    for (let i = 0; i < 2; i++) expect((await call(first.baseUrl, 'GET', `/department/${dept}/webhook/`, { token })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await call(first.url, 'GET', `/department/${dept}/webhook/`, { token })).status).toBe(200);
     await waitUntil('the first API counted both requests', async () => (await sample(first.metricsUrl, route)) === 2);
     expect(await sample(second.metricsUrl, route)).toBe(0);
 
-    for (const { baseUrl } of [first, second]) {
-      const res = await call(baseUrl, 'GET', '/metrics');
+    for (const { url } of [first, second]) {
+      const res = await call(url, 'GET', '/metrics');
       expect([res.status, res.body]).toEqual([404, { status: 404, detail: [{ msg: expect.any(String), type: 'not_found' }] }]);
     }
   });

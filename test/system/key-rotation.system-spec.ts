@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { cli, requireBuiltCli } from '../support/cli';
 import { Receiver, ReceivedRequest, startReceiver } from '../support/receiver';
-import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
+import { ApiProcess, fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess } from '../support/system';
 import { completedData } from '../support/tenants';
 
 const keyA = randomBytes(32).toString('hex');
@@ -47,7 +47,7 @@ describe('key rotation for secrets at rest, with the service up', () => {
   let stack: Stack;
   let tokens: TestApi;
   let pg: Client;
-  let api: { url: string; process: WorkerProcess } | undefined;
+  let api: ApiProcess | undefined;
   let worker: WorkerProcess | undefined;
   let publisher: string;
   const receivers: Receiver[] = [];
@@ -56,10 +56,9 @@ describe('key rotation for secrets at rest, with the service up', () => {
 
   /** A rolling restart onto `ring`: the new API and worker start before the old ones stop. */
   async function restartOnto(ring: string): Promise<void> {
-    const started = await spawnApi(env(ring));
-    const next = { url: started.url, process: started };
+    const next = await spawnApi(env(ring));
     const nextWorker = await spawnWorker(env(ring));
-    await api?.process.stop();
+    await api?.stop();
     await worker?.stop();
     api = next;
     worker = nextWorker;
@@ -75,7 +74,7 @@ describe('key rotation for secrets at rest, with the service up', () => {
     await pg.connect();
   });
   afterAll(async () => {
-    await api?.process.stop();
+    await api?.stop();
     await worker?.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await pg?.end();

@@ -1,6 +1,6 @@
 import { call, startApi, TestApi, uniqueDepartment } from '../support/api-harness';
 import { Receiver, startReceiver } from '../support/receiver';
-import { fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
+import { ApiProcess, fastRecoveryEnv, spawnApi, spawnWorker, Stack, startStack, waitUntil, WorkerProcess, workerHttpUrl } from '../support/system';
 
 /**
  * Horizontal scale on one PostgreSQL and one Redis: two API processes take the events, workers come
@@ -25,7 +25,7 @@ describe('scaling: 2 API processes and workers that come and go', () => {
   let stack: Stack;
   let env: Record<string, string>;
   let admin: TestApi;
-  const apis: { url: string; process: WorkerProcess }[] = [];
+  const apis: ApiProcess[] = [];
   const workers: Worker[] = [];
   let receivers: Receiver[] = [];
 
@@ -35,12 +35,11 @@ describe('scaling: 2 API processes and workers that come and go', () => {
     // In-process, only to mint tokens and read the database; the traffic goes to the two API processes.
     admin = await startApi(env);
     for (let i = 0; i < 2; i++) {
-      const api = await spawnApi({ ...env, HOST: '127.0.0.1' });
-      apis.push({ url: api.url, process: api });
+      apis.push(await spawnApi({ ...env, HOST: '127.0.0.1' }));
     }
   });
   afterAll(async () => {
-    await Promise.all([...workers.map((w) => w.process.stop()), ...apis.map((a) => a.process.stop())]);
+    await Promise.all([...workers.map((w) => w.process.stop()), ...apis.map((a) => a.stop())]);
     await Promise.all(receivers.map((r) => r.close()));
     await admin?.close();
     await stack?.close();
