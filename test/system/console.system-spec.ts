@@ -238,6 +238,8 @@ describe('web console in a real browser', () => {
     await page.getByLabel('URL', { exact: true }).fill('ftp://example.com/hook');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('#url-error').waitFor();
+    expect(await page.getByLabel('URL', { exact: true }).getAttribute('aria-describedby')).toBe('url-error');
+    expect(await page.getByLabel('Custom headers').getAttribute('aria-describedby')).toBe('headers-hint');
     await checkScreen(page, 'webhook-edit-error');
     await page.getByLabel('URL', { exact: true }).fill(receiver.url);
     await page.getByLabel('Name').fill('CRM sync v2');

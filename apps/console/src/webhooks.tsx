@@ -196,8 +196,8 @@ export function WebhookForm({ session, dept, id }: { session: SessionInfo; dept:
             ))}
             <Errors messages={error ? error.about('events') : []} />
           </fieldset>
-          <Field id="headers" label="Custom headers" error={error} field="headers" hint="One per line: Name: value">
-            <textarea id="headers" rows={3} aria-describedby="headers-hint" value={headers} onInput={(e) => setHeaders(e.currentTarget.value)} />
+          <Field id="headers" label="Custom headers" error={save.error} field="headers" hint="One per line: Name: value">
+            <textarea id="headers" rows={3} value={headers} onInput={(e) => setHeaders(e.currentTarget.value)} />
           </Field>
           <div class="check">
             <input id="active" type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
