@@ -89,7 +89,7 @@ function DeliveryLog({ dept, webhook }: { dept: string; webhook: Webhook }) {
           setCursors([]);
         }}
       >
-        <Field id="filter-status" label="Status" error={load.error} field="status">
+        <Field id="filter-status" label="Status">
           <select id="filter-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
             <option value="">Any</option>
             {DELIVERY_STATUSES.map((s) => (
@@ -99,7 +99,7 @@ function DeliveryLog({ dept, webhook }: { dept: string; webhook: Webhook }) {
             ))}
           </select>
         </Field>
-        <Field id="filter-event" label="Event type" error={load.error} field="eventType">
+        <Field id="filter-event" label="Event type">
           <select id="filter-event" value={eventType} onChange={(e) => setEventType(e.currentTarget.value)}>
             <option value="">Any</option>
             {webhook.events.map((t) => (
