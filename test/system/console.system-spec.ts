@@ -262,19 +262,25 @@ describe('web console in a real browser', () => {
       disabledReason: null,
     });
 
-    // Custom headers that no longer decrypt (their key left the key ring): the API's words, and saving heals it.
+    // Custom headers that no longer decrypt (their key left the key ring), on an inactive webhook: the API's
+    // words, no Re-enable (it would save the {} listed in their place) but the edit form, and saving heals it.
     const underAnotherKey = new SecretBox(randomBytes(32)).seal('{}', 'elsewhere');
-    await api.db.dataSource.query('UPDATE webhooks SET headers_sealed = $1 WHERE id = $2', [underAnotherKey, webhookId]);
+    await api.db.dataSource.query('UPDATE webhooks SET headers_sealed = $1, is_active = false WHERE id = $2', [underAnotherKey, webhookId]);
     await page.reload();
     const headersNotice = page.getByText('The custom headers were encrypted with a key this service no longer has', { exact: false });
     await headersNotice.waitFor();
+    await page.getByText('Inactive: it receives no deliveries.').waitFor();
+    expect(await page.getByRole('button', { name: 'Re-enable' }).count()).toBe(0);
     await checkScreen(page, 'webhook-headers-unreadable');
-    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('link', { name: 'edit it', exact: true }).click();
     await page.getByRole('heading', { name: 'Edit webhook' }).waitFor();
+    await page.getByLabel('Active', { exact: true }).check();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'CRM sync v2' }).waitFor();
     await headersNotice.waitFor({ state: 'detached' });
-    expect((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}`, { token })).body.webhooks[0]).not.toHaveProperty('headersError');
+    const healed = (await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}`, { token })).body.webhooks[0];
+    expect(healed).not.toHaveProperty('headersError');
+    expect(healed.isActive).toBe(true);
 
     // A write without the CSRF header is refused, and changes nothing.
     const forged = await page.request.post(`${base}/department/${dept}/webhook/`, { data: { name: 'forged', url: receiver.url, events: ['SURVEY_COMPLETED'] } });
@@ -300,17 +306,22 @@ describe('web console in a real browser', () => {
     const batch = Array.from({ length: 20 }, () => ({ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }));
     expect((await call(api.baseUrl, 'POST', '/internal/events/batch', { token: publisher, body: { events: batch } })).status).toBe(202);
 
-    // A read-only token sees the webhook and its log, and no write control.
+    // A read-only token sees the webhooks, one with its log, and no write control: on the list, then on the webhook.
     const readPage = await newPage();
+    const noControl = async (names: string[]) => {
+      for (const name of names) {
+        expect(await readPage.getByRole('button', { name, exact: true }).count()).toBe(0);
+        expect(await readPage.getByRole('link', { name, exact: true }).count()).toBe(0);
+      }
+    };
     await signIn(readPage, readOnly);
     await readPage.getByText('Read-only').waitFor();
+    await readPage.getByRole('link', { name: 'CRM sync v2' }).waitFor();
+    await noControl(['New webhook', 'Send test']);
     await readPage.getByRole('link', { name: 'CRM sync v2' }).click();
     await readPage.getByRole('heading', { name: 'Delivery log' }).waitFor();
     await readPage.getByRole('cell', { name: 'succeeded', exact: true }).first().waitFor();
-    for (const name of ['New webhook', 'Edit', 'Rotate secret', 'Delete', 'Send test', 'Recover', 'Re-enable']) {
-      expect(await readPage.getByRole('button', { name, exact: true }).count()).toBe(0);
-      expect(await readPage.getByRole('link', { name, exact: true }).count()).toBe(0);
-    }
+    await noControl(['Edit', 'Rotate secret', 'Delete', 'Send test', 'Recover']); // Re-enable: below, once it is inactive
     await checkScreen(readPage, 'webhook-read-only');
     const next = readPage.getByRole('button', { name: 'Next page' });
     await refreshUntil(readPage.getByRole('button', { name: 'Refresh' }), readPage.locator('button:not([disabled])', { hasText: 'Next page' }), 'a second page');
@@ -320,6 +331,21 @@ describe('web console in a real browser', () => {
     expect(await readPage.getByRole('button', { name: 'Previous page' }).isEnabled()).toBe(true);
     await readPage.getByRole('button', { name: 'Previous page' }).click();
     await waitUntil('the first page again', async () => (await readPage.getByRole('row').count()) === 21); // header + 20
+    // Inactive, the webhook offers the read-only token no Re-enable either; then active again.
+    const setActive = async (isActive: boolean) =>
+      expect(
+        (
+          await call(api.baseUrl, 'PUT', `/department/${dept}/webhook/${webhookId}`, {
+            token,
+            body: { name: 'CRM sync v2', url: receiver.url, events: ['SURVEY_COMPLETED'], isActive },
+          })
+        ).status,
+      ).toBe(200);
+    await setActive(false);
+    await readPage.reload();
+    await readPage.getByText('Inactive: it receives no deliveries.').waitFor();
+    await noControl(['Re-enable', 'edit it']);
+    await setActive(true);
     // The session gone (expired, or ended elsewhere): the next request brings the sign-in screen back.
     await readPage.context().clearCookies();
     await readPage.getByRole('button', { name: 'Refresh' }).click();
