@@ -88,16 +88,15 @@ describe('web console in a real browser', () => {
   }
 
   /** Clicks Refresh until the text shows (the log is read again each time). */
-  async function refreshUntil(page: Page, button: Locator, text: Locator, what: string): Promise<void> {
+  async function refreshUntil(button: Locator, text: Locator, what: string): Promise<void> {
     await waitUntil(
       what,
       async () => {
         if (await text.count()) return true;
         await button.click();
-        await page.waitForLoadState();
-        return (await text.count()) > 0;
+        return false;
       },
-      30_000,
+      undefined,
       250,
     );
   }
@@ -180,7 +179,7 @@ describe('web console in a real browser', () => {
       ).toBe(202);
     await publish();
     const row = page.getByRole('cell', { name: 'succeeded', exact: true });
-    await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), row, 'the delivery succeeded in the log');
+    await refreshUntil(page.getByRole('button', { name: 'Refresh' }), row, 'the delivery succeeded in the log');
     // The last 24 hours as charts, from GET …/stats.
     await page.getByRole('img', { name: /^Deliveries per hour/ }).waitFor();
     await page.getByRole('img', { name: /^Attempt latency per hour/ }).waitFor();
@@ -192,13 +191,13 @@ describe('web console in a real browser', () => {
     await page.getByRole('button', { name: 'Redeliver' }).click();
     await page.getByText('Queued for redelivery.').waitFor();
     await waitUntil('the redelivery reached the receiver', () => receiver.requests.length > received);
-    await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), page.getByRole('heading', { name: /^Attempt 2: 204/ }), 'the second attempt shows');
+    await refreshUntil(page.getByRole('button', { name: 'Refresh' }), page.getByRole('heading', { name: /^Attempt 2: 204/ }), 'the second attempt shows');
 
     // A failed delivery, then recovered from the console with the count it queued.
     await page.getByRole('link', { name: 'Back to the webhook' }).click();
     receiver.reply((_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('receiver down'));
     await publish();
-    await refreshUntil(page, page.getByRole('button', { name: 'Refresh' }), page.getByRole('cell', { name: 'failed', exact: true }), 'the delivery failed in the log');
+    await refreshUntil(page.getByRole('button', { name: 'Refresh' }), page.getByRole('cell', { name: 'failed', exact: true }), 'the delivery failed in the log');
     // Its attempts: status code, duration, the receiver's body, the error class.
     await page
       .getByRole('row')
@@ -213,7 +212,6 @@ describe('web console in a real browser', () => {
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByText('Queued 1 delivery again.').waitFor();
     await refreshUntil(
-      page,
       page.getByRole('button', { name: 'Refresh' }),
       page.getByRole('cell', { name: 'succeeded', exact: true }).nth(1),
       'the recovered delivery succeeded',
@@ -238,6 +236,8 @@ describe('web console in a real browser', () => {
     await page.getByLabel('URL', { exact: true }).fill('ftp://example.com/hook');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('#url-error').waitFor();
+    expect(await page.getByLabel('URL', { exact: true }).getAttribute('aria-describedby')).toBe('url-error');
+    expect(await page.getByLabel('Custom headers').getAttribute('aria-describedby')).toBe('headers-hint');
     await checkScreen(page, 'webhook-edit-error');
     await page.getByLabel('URL', { exact: true }).fill(receiver.url);
     await page.getByLabel('Name').fill('CRM sync v2');
@@ -262,19 +262,25 @@ describe('web console in a real browser', () => {
       disabledReason: null,
     });
 
-    // Custom headers that no longer decrypt (their key left the key ring): the API's words, and saving heals it.
+    // Custom headers that no longer decrypt (their key left the key ring), on an inactive webhook: the API's
+    // words, no Re-enable (it would save the {} listed in their place) but the edit form, and saving heals it.
     const underAnotherKey = new SecretBox(randomBytes(32)).seal('{}', 'elsewhere');
-    await api.db.dataSource.query('UPDATE webhooks SET headers_sealed = $1 WHERE id = $2', [underAnotherKey, webhookId]);
+    await api.db.dataSource.query('UPDATE webhooks SET headers_sealed = $1, is_active = false WHERE id = $2', [underAnotherKey, webhookId]);
     await page.reload();
     const headersNotice = page.getByText('The custom headers were encrypted with a key this service no longer has', { exact: false });
     await headersNotice.waitFor();
+    await page.getByText('Inactive: it receives no deliveries.').waitFor();
+    expect(await page.getByRole('button', { name: 'Re-enable' }).count()).toBe(0);
     await checkScreen(page, 'webhook-headers-unreadable');
-    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('link', { name: 'edit it', exact: true }).click();
     await page.getByRole('heading', { name: 'Edit webhook' }).waitFor();
+    await page.getByLabel('Active', { exact: true }).check();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'CRM sync v2' }).waitFor();
     await headersNotice.waitFor({ state: 'detached' });
-    expect((await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}`, { token })).body.webhooks[0]).not.toHaveProperty('headersError');
+    const healed = (await call(api.baseUrl, 'GET', `/department/${dept}/webhook/${webhookId}`, { token })).body.webhooks[0];
+    expect(healed).not.toHaveProperty('headersError');
+    expect(healed.isActive).toBe(true);
 
     // A write without the CSRF header is refused, and changes nothing.
     const forged = await page.request.post(`${base}/department/${dept}/webhook/`, { data: { name: 'forged', url: receiver.url, events: ['SURVEY_COMPLETED'] } });
@@ -300,31 +306,46 @@ describe('web console in a real browser', () => {
     const batch = Array.from({ length: 20 }, () => ({ type: 'SURVEY_COMPLETED', departmentId: dept, data: completedData }));
     expect((await call(api.baseUrl, 'POST', '/internal/events/batch', { token: publisher, body: { events: batch } })).status).toBe(202);
 
-    // A read-only token sees the webhook and its log, and no write control.
+    // A read-only token sees the webhooks, one with its log, and no write control: on the list, then on the webhook.
     const readPage = await newPage();
+    const noControl = async (names: string[]) => {
+      for (const name of names) {
+        expect(await readPage.getByRole('button', { name, exact: true }).count()).toBe(0);
+        expect(await readPage.getByRole('link', { name, exact: true }).count()).toBe(0);
+      }
+    };
     await signIn(readPage, readOnly);
     await readPage.getByText('Read-only').waitFor();
+    await readPage.getByRole('link', { name: 'CRM sync v2' }).waitFor();
+    await noControl(['New webhook', 'Send test']);
     await readPage.getByRole('link', { name: 'CRM sync v2' }).click();
     await readPage.getByRole('heading', { name: 'Delivery log' }).waitFor();
     await readPage.getByRole('cell', { name: 'succeeded', exact: true }).first().waitFor();
-    for (const name of ['New webhook', 'Edit', 'Rotate secret', 'Delete', 'Send test', 'Recover', 'Re-enable']) {
-      expect(await readPage.getByRole('button', { name, exact: true }).count()).toBe(0);
-      expect(await readPage.getByRole('link', { name, exact: true }).count()).toBe(0);
-    }
+    await noControl(['Edit', 'Rotate secret', 'Delete', 'Send test', 'Recover']); // Re-enable: below, once it is inactive
     await checkScreen(readPage, 'webhook-read-only');
     const next = readPage.getByRole('button', { name: 'Next page' });
-    await refreshUntil(
-      readPage,
-      readPage.getByRole('button', { name: 'Refresh' }),
-      readPage.locator('button:not([disabled])', { hasText: 'Next page' }),
-      'a second page',
-    );
+    await refreshUntil(readPage.getByRole('button', { name: 'Refresh' }), readPage.locator('button:not([disabled])', { hasText: 'Next page' }), 'a second page');
     const firstPage = await readPage.getByRole('row').allTextContents();
     await next.click();
     await waitUntil('the second page shows', async () => (await readPage.getByRole('row').allTextContents()).join() !== firstPage.join());
     expect(await readPage.getByRole('button', { name: 'Previous page' }).isEnabled()).toBe(true);
     await readPage.getByRole('button', { name: 'Previous page' }).click();
     await waitUntil('the first page again', async () => (await readPage.getByRole('row').count()) === 21); // header + 20
+    // Inactive, the webhook offers the read-only token no Re-enable either; then active again.
+    const setActive = async (isActive: boolean) =>
+      expect(
+        (
+          await call(api.baseUrl, 'PUT', `/department/${dept}/webhook/${webhookId}`, {
+            token,
+            body: { name: 'CRM sync v2', url: receiver.url, events: ['SURVEY_COMPLETED'], isActive },
+          })
+        ).status,
+      ).toBe(200);
+    await setActive(false);
+    await readPage.reload();
+    await readPage.getByText('Inactive: it receives no deliveries.').waitFor();
+    await noControl(['Re-enable', 'edit it']);
+    await setActive(true);
     // The session gone (expired, or ended elsewhere): the next request brings the sign-in screen back.
     await readPage.context().clearCookies();
     await readPage.getByRole('button', { name: 'Refresh' }).click();

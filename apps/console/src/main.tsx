@@ -159,7 +159,7 @@ function App() {
           </div>
         )}
       </header>
-      <Errors messages={[...loadError, ...(signOut.error ? signOut.error.detail.map((d) => d.msg) : [])]} />
+      <Errors messages={[...loadError, ...messagesOf(signOut.error)]} />
       {session === null ? <SignIn onSignedIn={() => void load()} /> : <Screen session={session} route={route} />}
     </>
   );

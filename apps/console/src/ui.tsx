@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import { cloneElement, type ComponentChildren, type VNode } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
@@ -20,13 +20,14 @@ export function messagesOf(error: unknown): string[] {
   return [error instanceof Error ? error.message : 'Unexpected error'];
 }
 
-/** A labelled control with the API's messages about its field below it (aria-describedby). */
-export function Field(props: { id: string; label: string; error?: ApiError | null; field?: string; hint?: string; children: ComponentChildren }) {
+/** A labelled control with its hint and the API's messages about its field below it, both named by the control's aria-describedby. */
+export function Field(props: { id: string; label: string; error?: ApiError | null; field?: string; hint?: string; children: VNode }) {
   const messages = props.error && props.field ? props.error.about(props.field) : [];
+  const describedBy = [props.hint && `${props.id}-hint`, messages.length > 0 && `${props.id}-error`].filter(Boolean).join(' ');
   return (
     <div class="field">
       <label for={props.id}>{props.label}</label>
-      {props.children}
+      {cloneElement(props.children, { 'aria-describedby': describedBy || undefined })}
       {props.hint && (
         <small id={`${props.id}-hint`} class="hint">
           {props.hint}

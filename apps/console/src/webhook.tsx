@@ -5,19 +5,30 @@ import { canWrite, href, navigate } from './routes';
 import { Confirm, Errors, Field, formatDate, Heading, messagesOf, SecretBox, useAction } from './ui';
 import { flash, TestSend } from './webhooks';
 
-function DisabledNotice({ webhook, writable, onEnable, error }: { webhook: Webhook; writable: boolean; onEnable: () => void; error: string[] }) {
+/**
+ * Inactive: why, and Re-enable. Not when its headers no longer decrypt: the webhook lists them as {}, and
+ * re-enabling with those would overwrite the stored ones for good; the edit form is where they are entered again.
+ */
+function DisabledNotice({ webhook, dept, writable, onEnable, error }: { webhook: Webhook; dept: string; writable: boolean; onEnable: () => void; error: string[] }) {
   if (webhook.isActive) return null;
   return (
     <div class="notice" role="status">
       <p>
         <strong>{webhook.disabledReason ? `Disabled by the service: ${webhook.disabledReason}.` : 'Inactive: it receives no deliveries.'}</strong>
       </p>
-      <p>
-        {webhook.disabledReason
-          ? 'Fix the receiver (a test send tells whether it answers 2xx), then re-enable it; failed deliveries can then be recovered.'
-          : 'Re-enable it to receive deliveries again.'}
-      </p>
-      {writable && (
+      {(webhook.disabledReason || !webhook.headersError) && (
+        <p>
+          {webhook.disabledReason
+            ? 'Fix the receiver (a test send tells whether it answers 2xx), then re-enable it; failed deliveries can then be recovered.'
+            : 'Re-enable it to receive deliveries again.'}
+        </p>
+      )}
+      {writable && webhook.headersError && (
+        <p>
+          To re-enable it, <a href={href.edit(dept, webhook.id)}>edit it</a>: enter its custom headers again, tick Active and save.
+        </p>
+      )}
+      {writable && !webhook.headersError && (
         <button type="button" onClick={onEnable}>
           Re-enable
         </button>
@@ -89,7 +100,7 @@ function DeliveryLog({ dept, webhook }: { dept: string; webhook: Webhook }) {
           setCursors([]);
         }}
       >
-        <Field id="filter-status" label="Status" error={load.error} field="status">
+        <Field id="filter-status" label="Status">
           <select id="filter-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
             <option value="">Any</option>
             {DELIVERY_STATUSES.map((s) => (
@@ -99,7 +110,7 @@ function DeliveryLog({ dept, webhook }: { dept: string; webhook: Webhook }) {
             ))}
           </select>
         </Field>
-        <Field id="filter-event" label="Event type" error={load.error} field="eventType">
+        <Field id="filter-event" label="Event type">
           <select id="filter-event" value={eventType} onChange={(e) => setEventType(e.currentTarget.value)}>
             <option value="">Any</option>
             {webhook.events.map((t) => (
@@ -226,7 +237,7 @@ export function WebhookView({ session, dept, id }: { session: SessionInfo; dept:
       {secret && <SecretBox secret={secret.value} label={secret.label} onDismiss={() => setSecret(null)} />}
       {webhook && (
         <>
-          <DisabledNotice webhook={webhook} writable={writable} onEnable={() => void enable.start()} error={messagesOf(enable.error)} />
+          <DisabledNotice webhook={webhook} dept={dept} writable={writable} onEnable={() => void enable.start()} error={messagesOf(enable.error)} />
           <HeadersNotice webhook={webhook} />
           <dl class="facts">
             <dt>ID</dt>

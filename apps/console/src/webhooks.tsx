@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, endpoints, type EventType, type SessionInfo, type TestSendResult, type Webhook } from './api';
+import { api, endpoints, type EventType, type SessionInfo, type TestSendResult, type Webhook } from './api';
 import { canWrite, href, navigate } from './routes';
-import { Errors, Field, Heading, useAction } from './ui';
+import { Errors, Field, Heading, messagesOf, useAction } from './ui';
 
 /** Set by a create, read once by the webhook's screen: the secret is shown there, once. */
 export const flash: { secret?: string } = {};
@@ -81,7 +81,7 @@ export function WebhookList({ session, dept }: { session: SessionInfo; dept: str
           </a>
         </p>
       )}
-      <Errors messages={load.error ? load.error.detail.map((d) => d.msg) : []} />
+      <Errors messages={messagesOf(load.error)} />
       {webhooks === null && !load.error && <p aria-live="polite">Loading…</p>}
       {webhooks?.length === 0 && <p>No webhooks yet.</p>}
       {webhooks && webhooks.length > 0 && (
@@ -155,7 +155,6 @@ export function WebhookForm({ session, dept, id }: { session: SessionInfo; dept:
     }
   });
   const toggle = (type: string, checked: boolean) => setEvents((current) => (checked ? [...current, type] : current.filter((t) => t !== type)));
-  const error: ApiError | null = save.error;
   if (!canWrite(session)) {
     return (
       <main id="main">
@@ -170,7 +169,7 @@ export function WebhookForm({ session, dept, id }: { session: SessionInfo; dept:
       <p>
         <a href={id ? href.webhook(dept, id) : href.list(dept)}>Back</a>
       </p>
-      <Errors messages={load.error ? load.error.detail.map((d) => d.msg) : []} />
+      <Errors messages={messagesOf(load.error)} />
       {loaded && (
         <form
           onSubmit={(e) => {
@@ -178,10 +177,10 @@ export function WebhookForm({ session, dept, id }: { session: SessionInfo; dept:
             void save.start();
           }}
         >
-          <Field id="name" label="Name" error={error} field="name">
+          <Field id="name" label="Name" error={save.error} field="name">
             <input id="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
           </Field>
-          <Field id="url" label="URL" error={error} field="url">
+          <Field id="url" label="URL" error={save.error} field="url">
             <input id="url" type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
           </Field>
           <fieldset>
@@ -194,16 +193,16 @@ export function WebhookForm({ session, dept, id }: { session: SessionInfo; dept:
                 </label>
               </div>
             ))}
-            <Errors messages={error ? error.about('events') : []} />
+            <Errors messages={save.error ? save.error.about('events') : []} />
           </fieldset>
-          <Field id="headers" label="Custom headers" error={error} field="headers" hint="One per line: Name: value">
-            <textarea id="headers" rows={3} aria-describedby="headers-hint" value={headers} onInput={(e) => setHeaders(e.currentTarget.value)} />
+          <Field id="headers" label="Custom headers" error={save.error} field="headers" hint="One per line: Name: value">
+            <textarea id="headers" rows={3} value={headers} onInput={(e) => setHeaders(e.currentTarget.value)} />
           </Field>
           <div class="check">
             <input id="active" type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
             <label for="active">Active</label>
           </div>
-          <Errors messages={error ? error.about('isActive').concat(error.general(FORM_FIELDS)) : []} />
+          <Errors messages={save.error ? save.error.about('isActive').concat(save.error.general(FORM_FIELDS)) : []} />
           <button type="submit" disabled={save.busy}>
             {id ? 'Save' : 'Create webhook'}
           </button>
