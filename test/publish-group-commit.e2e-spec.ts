@@ -93,16 +93,23 @@ describe('publisher group commit', () => {
     const warnings = jest.spyOn(Logger.prototype, 'warn');
     const good = Array.from({ length: 5 }, () => newId('evt'));
     const bad = newId('evt');
-    // A date JavaScript and validateEvent accept that timestamptz cannot hold (before 4713 BC): it fails the
-    // statement of the whole commit (SQLSTATE 22008), which then stores each request alone (onItemFailure).
-    const tooEarly = '-010000-01-01T00:00:00.000Z';
-    const results = await Promise.allSettled([
-      publisher.publish(event(departments[0], { id: bad, timestamp: tooEarly })),
-      ...good.map((id, i) => publisher.publish(event(departments[i % 2], { id }))),
-    ]);
-    expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: '22008' } });
+    // PostgreSQL itself refuses that one row (a CHECK constraint naming its id, added for this test only,
+    // NOT VALID so that existing rows are not read): it fails the statement of the whole commit (SQLSTATE
+    // 23514), which then stores each request alone (onItemFailure).
+    const constraint = `test_refuse_${bad.slice(4).toLowerCase()}`;
+    await api.db.dataSource.query(`ALTER TABLE events ADD CONSTRAINT ${constraint} CHECK (id <> '${bad}') NOT VALID`);
+    let results: PromiseSettledResult<unknown>[];
+    try {
+      results = await Promise.allSettled([
+        publisher.publish(event(departments[0], { id: bad })),
+        ...good.map((id, i) => publisher.publish(event(departments[i % 2], { id }))),
+      ]);
+    } finally {
+      await api.db.dataSource.query(`ALTER TABLE events DROP CONSTRAINT ${constraint}`);
+    }
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: '23514' } });
     expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
-    expect(warnings).toHaveBeenCalledWith(expect.stringMatching(/^Could not store 1 event\(s\) \(.*out of range/));
+    expect(warnings).toHaveBeenCalledWith(expect.stringMatching(new RegExp(`^Could not store 1 event\\(s\\) \\(.*${constraint}`)));
     warnings.mockRestore();
     const rows = await stored([bad, ...good]);
     expect(rows.has(bad)).toBe(false);
