@@ -12,7 +12,7 @@ function pageSize(value: string): number {
 }
 
 /** The run's counts, one line. */
-export function describeReEncrypt(result: ReEncryptResult): string {
+function describeReEncrypt(result: ReEncryptResult): string {
   return [
     `Re-encrypted ${result.reEncrypted} of ${result.rows} rows`,
     `${result.current} already under the newest key`,
