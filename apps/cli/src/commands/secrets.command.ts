@@ -18,6 +18,8 @@ function describeReEncrypt(result: ReEncryptResult): string {
     `${result.current} already under the newest key`,
     `${result.busy} changed by the service on every try (run again)`,
     `${result.unreadable.length} unreadable`,
+    // Named only when there are some: the line stays as it was otherwise.
+    ...(result.expired > 0 ? [`${result.expired} expired (no longer read), left as they are`] : []),
   ].join('; ');
 }
 
