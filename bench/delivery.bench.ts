@@ -670,9 +670,10 @@ async function setStatsIndex(ctx: Context, present: boolean): Promise<void> {
 
 /**
  * BENCH_MODE=stats-index: what the stats index (IDX_deliveries_webhook_attempted, for GET …/stats)
- * costs the pipeline. Each round runs the pipeline with and without it, in alternating order (ABBA:
- * the log grows through the run, and each variant sees both earlier and later tables); the ratio is
- * the median of the rounds' with/without, with the range, and CPU ms per delivery per process.
+ * costs the pipeline. Each round runs the pipeline with and without it, the order alternating between
+ * rounds (with first in odd rounds, without first in even ones: AB, BA, AB…; the log grows through the
+ * run, and each variant sees both earlier and later tables); the ratio is the median of the rounds'
+ * with/without, with the range, and CPU ms per delivery per process.
  */
 async function measureStatsIndex(ctx: Context): Promise<void> {
   const publisher = ctx.publisher();

@@ -1,6 +1,6 @@
 import { SecretBox, secretKeyId, UnsealError } from '@pollarix/common';
 import type { AppConfig } from '@pollarix/config';
-import { Database, reEncryptSecrets, webhookSealContext } from '@pollarix/database';
+import { Database, IDEMPOTENCY_SEALS, reEncryptSecrets, sealContext, webhookSealContext } from '@pollarix/database';
 import { randomBytes } from 'node:crypto';
 import { call, startApi, TestApi, uniqueDepartment } from './support/api-harness';
 import { cli, requireBuiltCli } from './support/cli';
@@ -9,6 +9,8 @@ import { legacySeal } from './support/legacy-seal';
 
 const keyA = randomBytes(32);
 const keyB = randomBytes(32);
+/** The CLI's newest key, from its test on. */
+const keyC = randomBytes(32);
 
 /** The repositories under a key ring, on the API's pool (what a process restarted with that SECRETS_ENCRYPTION_KEY reads). */
 function under(api: TestApi, ...keys: Buffer[]): Database {
@@ -212,7 +214,6 @@ describe('secrets at rest under a key ring', () => {
     const [gone] = await tenant(1);
     const lost = new SecretBox(randomBytes(32)).seal('whsec_lost', webhookSealContext(gone.id, 'secret_sealed'));
     await api.db.dataSource.query(`UPDATE webhooks SET secret_sealed = $1 WHERE id = $2`, [lost, gone.id]);
-    const keyC = randomBytes(32);
     const run = () => cli(['secrets', 're-encrypt'], { DATABASE_URL: scratch.url, SECRETS_ENCRYPTION_KEY: [keyC, keyB, keyA].map((k) => k.toString('hex')).join(',') });
 
     const first = await run();
@@ -241,5 +242,46 @@ describe('secrets at rest under a key ring', () => {
     expect(bad.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^Invalid configuration: SECRETS_ENCRYPTION_KEY must be 32-byte keys .*\(got 129 characters\)$/),
     ]);
+  });
+
+  it('leaves values the service no longer reads as they are: an expired idempotent response and an ended secret overlap, under a key no longer listed, do not fail the CLI', async () => {
+    requireBuiltCli();
+    const [hook] = await tenant(1);
+    const [other] = await tenant(1);
+    // The second department: a live idempotent response, to be re-encrypted with its webhooks.
+    const liveKey = `idem-${randomBytes(4).toString('hex')}`;
+    const replayed = await createHook(other.dept, other.token, liveKey);
+    const lostBox = new SecretBox(randomBytes(32));
+    // An idempotent response past its 24 h, and a previous secret whose overlap ended, both sealed under a key no ring lists.
+    const staleKey = `idem-${randomBytes(4).toString('hex')}`;
+    const staleResponse = lostBox.seal('{}', sealContext(IDEMPOTENCY_SEALS, [hook.dept, staleKey], 'response_sealed'));
+    await api.db.dataSource.query(
+      `INSERT INTO idempotency_keys (department_id, key, request_hash, response_status, response_sealed, created_at) VALUES ($1, $2, $3, 201, $4, now() - interval '25 hours')`,
+      [hook.dept, staleKey, 'a'.repeat(64), staleResponse],
+    );
+    const endedSecret = lostBox.seal('whsec_ended', webhookSealContext(hook.id, 'previous_secret_sealed'));
+    await api.db.dataSource.query(`UPDATE webhooks SET previous_secret_sealed = $1, previous_secret_expires_at = now() - interval '1 minute' WHERE id = $2`, [
+      endedSecret,
+      hook.id,
+    ]);
+
+    const run = await cli(['secrets', 're-encrypt'], {
+      DATABASE_URL: scratch.url,
+      SECRETS_ENCRYPTION_KEY: [keyC, keyB, keyA].map((k) => k.toString('hex')).join(','),
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: expect.not.stringContaining('error') });
+    // Re-encrypted: both webhooks (one of them with its ended overlap left alone) and the live response; the expired response is left.
+    expect(run.stdout).toMatch(
+      /^Re-encrypted 4 of \d+ rows; \d+ already under the newest key; 0 changed by the service on every try \(run again\); 0 unreadable; 1 expired \(no longer read\), left as they are\n$/,
+    );
+
+    const onlyC = under(api, keyC);
+    expect(await readBack(onlyC, hook)).toEqual({ headers: hook.headers, secrets: { current: hook.secret, previous: null } });
+    for (const h of [other, replayed]) expect(await readBack(onlyC, h)).toEqual({ headers: h.headers, secrets: { current: h.secret, previous: null } });
+    expect(JSON.stringify((await onlyC.repos.idempotency.find(other.dept, liveKey))?.body)).toContain(replayed.id);
+    // The values no longer read are as they were.
+    expect((await sealedRow(hook.id)).previous_secret_sealed).toBe(endedSecret);
+    const [stale] = await api.db.dataSource.query(`SELECT response_sealed FROM idempotency_keys WHERE department_id = $1 AND key = $2`, [hook.dept, staleKey]);
+    expect(stale.response_sealed).toBe(staleResponse);
   });
 });

@@ -1,5 +1,5 @@
 import { loadConfig, WORKER_NODE_FLAGS } from '@pollarix/config';
-import { Database, dataSourceOptions } from '@pollarix/database';
+import { Database, dataSourceOptions, runPendingMigrations } from '@pollarix/database';
 import { EventPublisher } from '@pollarix/events';
 import { DEFAULT_JOB_OPTIONS, QUEUE_PREFIX, QueueName } from '@pollarix/queue';
 import { Queue } from 'bullmq';
@@ -228,13 +228,7 @@ async function main({ name, watchdogMs, run }: BenchOptions): Promise<void> {
   let dataSource: DataSource | undefined;
   try {
     infra = await startInfra(scratch);
-    const migrations = new DataSource(dataSourceOptions(infra.databaseUrl, { logging: false }));
-    await migrations.initialize();
-    try {
-      await migrations.runMigrations({ transaction: 'each' });
-    } finally {
-      await migrations.destroy();
-    }
+    await runPendingMigrations(infra.databaseUrl, { logging: false });
 
     const secretsKey = process.env.SECRETS_ENCRYPTION_KEY ?? randomBytes(32).toString('hex');
     const config = loadConfig({ env: { DATABASE_URL: infra.databaseUrl, REDIS_URL: infra.redisUrl, SECRETS_ENCRYPTION_KEY: secretsKey } });

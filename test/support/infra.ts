@@ -1,10 +1,9 @@
-import { dataSourceOptions } from '@pollarix/database';
+import { runPendingMigrations } from '@pollarix/database';
 import { ensureRedisServerBinary, freePort, isProcessAlive, LocalService, relocatedDataDir, startLocalPostgres, startLocalRedis } from '@pollarix/devinfra';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 
 /** Throw-away PostgreSQL and Redis for the test run (global setup) and for tests that need their own. */
 
@@ -41,13 +40,7 @@ export function uniqueName(label: string): string {
 }
 
 export async function runMigrations(databaseUrl: string): Promise<void> {
-  const dataSource = new DataSource(dataSourceOptions(databaseUrl, { logging: false }));
-  await dataSource.initialize();
-  try {
-    await dataSource.runMigrations({ transaction: 'each' });
-  } finally {
-    await dataSource.destroy();
-  }
+  await runPendingMigrations(databaseUrl, { logging: false });
 }
 
 /** Data directories left by runs that were killed (their pid is gone), in the clone and in their stand-in folder. */

@@ -11,7 +11,7 @@
  * Keys Nest's ValidationPipe deletes from every body as a defence against prototype pollution: they
  * could not be stored as sent, so they are refused like the text above rather than silently dropped.
  */
-export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Deepest nesting accepted (the body object is level 1). JSON.parse takes any depth, but the recursive

@@ -5,4 +5,3 @@ export { readEnvFile } from './env-file';
 export { ConfigError, ENVIRONMENT_VARIABLES, EnvironmentVariables } from './environment';
 export * from './process-flags';
 export * from './redis-url';
-export { parseKeyRing } from './key-ring';

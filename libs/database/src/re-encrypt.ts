@@ -1,5 +1,6 @@
 import { SecretBox, UnsealError } from '@pollarix/common';
 import { EntityManager } from 'typeorm';
+import { IDEMPOTENCY_TTL_MS } from './repositories/idempotency.repository';
 import { returningRows } from './repositories/raw-query';
 import { SEALED_TABLES, sealContext, SealedTable } from './sealed-columns';
 
@@ -19,6 +20,8 @@ export interface ReEncryptResult {
   busy: number;
   /** Rows with a value no key of the ring opens, as `table key…`: their webhooks cannot deliver. */
   unreadable: string[];
+  /** Rows whose only values under an older key are expired (the service never reads them again): left as they are. */
+  expired: number;
 }
 
 export interface ReEncryptOptions {
@@ -30,18 +33,41 @@ export interface ReEncryptOptions {
 const ROW_TRIES = 5;
 
 type SealedRow = Record<string, string | null>;
-type Outcome = 'reEncrypted' | 'current' | 'busy' | 'unreadable' | 'gone';
+type Outcome = 'reEncrypted' | 'current' | 'busy' | 'unreadable' | 'expired' | 'gone';
+
+/**
+ * Per table, the columns whose value the service stops reading at some point, with the SQL condition
+ * under which it no longer does: those values are left alone, whatever key sealed them.
+ */
+const EXPIRES: Record<string, Record<string, string>> = {
+  // A previous signing secret signs until its overlap ends (WebhookRepository.getSigningSecrets, holdTarget).
+  webhooks: { previous_secret_sealed: 'previous_secret_expires_at IS NULL OR previous_secret_expires_at <= now()' },
+  // A stored response replays for IDEMPOTENCY_TTL_MS (IdempotencyRepository.find), then only gets replaced.
+  idempotency_keys: { response_sealed: `created_at <= now() - make_interval(secs => ${IDEMPOTENCY_TTL_MS / 1000})` },
+};
+
+/** The flag column the select adds for an expiring column: true once its value is no longer read. */
+const expiredFlag = (column: string) => `${column}:expired`;
+const isExpired = (row: SealedRow, column: string) => (row as Record<string, unknown>)[expiredFlag(column)] === true;
+
+/** `SELECT` of a table's keys, sealed columns and expiry flags, for a WHERE… to follow. */
+function selectSealed(seals: SealedTable): string {
+  const flags = Object.entries(EXPIRES[seals.table] ?? {}).map(([column, condition]) => `(${condition}) AS "${expiredFlag(column)}"`);
+  return `SELECT ${[...seals.key, ...seals.columns].map((column) => `"${column}"`).join(', ')}${flags.map((flag) => `, ${flag}`).join('')} FROM ${seals.table}`;
+}
 
 /**
  * Seals every value of SEALED_TABLES again under the newest key of `box`, a page of rows at a time. Safe
  * beside the running service: a row is written only where its sealed columns still hold what was read
  * (compare-and-set), so an update or a secret rotation in between is never overwritten (the row is read
  * again); the plaintext does not change, so nothing the service holds decrypted goes stale, and
- * `updated_at` is left alone. Rerunnable: values already under the newest key are not rewritten.
+ * `updated_at` is left alone. Rerunnable: values already under the newest key are not rewritten. Values the
+ * service no longer reads (EXPIRES: an ended secret overlap, an idempotent response past its TTL) are left as
+ * they are, even when no key of the ring opens them.
  */
 export async function reEncryptSecrets(manager: EntityManager, box: SecretBox, options: ReEncryptOptions = {}): Promise<ReEncryptResult> {
   const pageSize = options.pageSize ?? 500;
-  const result: ReEncryptResult = { rows: 0, reEncrypted: 0, current: 0, busy: 0, unreadable: [] };
+  const result: ReEncryptResult = { rows: 0, reEncrypted: 0, current: 0, busy: 0, unreadable: [], expired: 0 };
   let total = 0;
   for (const seals of SEALED_TABLES) {
     const [{ count }]: { count: string }[] = await manager.query(`SELECT count(*) AS count FROM ${seals.table}`);
@@ -50,14 +76,14 @@ export async function reEncryptSecrets(manager: EntityManager, box: SecretBox, o
   options.progress?.start(total);
   for (const seals of SEALED_TABLES) {
     const keys = seals.key.map((column) => `"${column}"`).join(', ');
-    const select = `SELECT ${keys}, ${seals.columns.map((column) => `"${column}"`).join(', ')} FROM ${seals.table}`;
+    const select = selectSealed(seals);
     let after: string[] | null = null;
     for (;;) {
       const page: SealedRow[] = after
         ? await manager.query(`${select} WHERE (${keys}) > (${after.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY ${keys} LIMIT ${pageSize}`, after)
         : await manager.query(`${select} ORDER BY ${keys} LIMIT ${pageSize}`);
       for (const row of page) {
-        const outcome = await reEncryptRow(manager, box, seals, row);
+        const outcome = await reEncryptRow(manager, box, seals, select, row);
         if (outcome === 'unreadable') result.unreadable.push(`${seals.table} ${keyOf(seals, row).join(' ')}`);
         else if (outcome !== 'gone') result[outcome]++;
         result.rows++;
@@ -79,13 +105,14 @@ function keyOf(seals: SealedTable, row: SealedRow): string[] {
   return seals.key.map((column) => row[column]!);
 }
 
-async function reEncryptRow(manager: EntityManager, box: SecretBox, seals: SealedTable, read: SealedRow): Promise<Outcome> {
+async function reEncryptRow(manager: EntityManager, box: SecretBox, seals: SealedTable, select: string, read: SealedRow): Promise<Outcome> {
   const key = keyOf(seals, read);
   let row: SealedRow | undefined = read;
   for (let tries = 0; tries < ROW_TRIES; tries++) {
     if (!row) return 'gone';
-    const stale = seals.columns.filter((column) => row![column] !== null && !box.isCurrent(row![column]));
-    if (stale.length === 0) return 'current';
+    const old = seals.columns.filter((column) => row![column] !== null && !box.isCurrent(row![column]));
+    const stale = old.filter((column) => !isExpired(row!, column));
+    if (stale.length === 0) return old.length > 0 ? 'expired' : 'current';
     let sealed: string[];
     try {
       sealed = stale.map((column) => box.reseal(row![column]!, sealContext(seals, key, column)));
@@ -102,7 +129,7 @@ async function reEncryptRow(manager: EntityManager, box: SecretBox, seals: Seale
       ...stale.map((column) => row![column]),
     ]);
     if (written.length > 0) return 'reEncrypted';
-    const again: SealedRow[] = await manager.query(`SELECT * FROM ${seals.table} WHERE ${keyEquals(seals)}`, key);
+    const again: SealedRow[] = await manager.query(`${select} WHERE ${keyEquals(seals)}`, key);
     row = again[0];
   }
   return 'busy';

@@ -10,7 +10,7 @@ export interface SealedTable {
   columns: readonly string[];
 }
 
-export const WEBHOOK_SEALS = {
+const WEBHOOK_SEALS = {
   table: 'webhooks',
   key: ['id'],
   columns: ['headers_sealed', 'secret_sealed', 'previous_secret_sealed'],

@@ -67,4 +67,10 @@ describe('validateEvent', () => {
     ]);
     expect(validateEvent({ type: 'SURVEY_COMPLETED', departmentId: 'd', 'x\u0000': 1, data: completed }).map((p) => p.loc)).toEqual([['x\\u0000'], ['x\\u0000']]);
   });
+
+  it('leaves the walk for unstorable text to a caller that made it already (the API, whose pipe refuses such bodies)', () => {
+    const event = { type: 'SURVEY_COMPLETED', departmentId: 'd', data: { ...completed, note: 'a\u0000' } };
+    expect(validateEvent(event)).toHaveLength(1);
+    expect(validateEvent(event, { storableChecked: true })).toEqual([]);
+  });
 });

@@ -22,6 +22,11 @@ const VALIDATORS = new Map<string, ValidateFunction>(EVENT_CATALOG.map((entry) =
 export interface ValidateOptions {
   /** The service's own operational events (WEBHOOK_DISABLED) are refused from producers. */
   serviceTypes?: boolean;
+  /**
+   * The caller has already refused text PostgreSQL cannot store (the API's AppValidationPipe walks every
+   * body): the event is not walked a second time.
+   */
+  storableChecked?: boolean;
 }
 
 /** Every problem of an event a producer wants to publish; empty when it may be published. */
@@ -32,7 +37,7 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Ev
   const allowed = new Set(['type', 'departmentId', 'data', 'id', 'timestamp']);
   for (const key of Object.keys(event)) if (!allowed.has(key)) problems.push({ msg: 'Unknown field', loc: [escapeUnstorable(key)] });
   // Text PostgreSQL cannot store (NUL, lone surrogates): the rule the API applies to every body.
-  problems.push(...findUnstorable(event));
+  if (!options.storableChecked) problems.push(...findUnstorable(event));
 
   if (typeof event.departmentId !== 'string' || !DEPARTMENT_ID_PATTERN.test(event.departmentId)) {
     problems.push({ msg: 'departmentId is required: letters, digits, _ and -, at most 64', loc: ['departmentId'] });

@@ -102,7 +102,10 @@ export class EventPublisher implements OnApplicationShutdown {
     return (await this.publishBatch([input], options))[0];
   }
 
-  /** `serviceTypes`: the service's own operational events (WEBHOOK_DISABLED); producers may not publish them. */
+  /**
+   * `serviceTypes`: the service's own operational events (WEBHOOK_DISABLED); producers may not publish them.
+   * `storableChecked`: the caller (the API) has already refused text PostgreSQL cannot store.
+   */
   async publishBatch(inputs: unknown[], options: ValidateOptions = {}): Promise<EventEnvelope<string>[]> {
     return (await this.publishBatchDetailed(inputs, options)).events;
   }

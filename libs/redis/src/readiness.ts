@@ -1,8 +1,7 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { withTimeout } from '@pollarix/common';
 import { DataSource } from 'typeorm';
-import { RedisHealthIndicator } from './redis.health';
+import { answersWithin, RedisHealthIndicator } from './redis.health';
 
 /** How long each dependency has to answer a readiness probe. */
 const PROBE_TIMEOUT_MS = 2000;
@@ -11,7 +10,7 @@ export interface ReadinessReport {
   status: 'ok' | 'unavailable' | 'shutting_down';
   /** Each dependency's state: `{postgresql: "up", redis: "down"}`. */
   checks: Record<string, string>;
-  /** Why each dependency that is not up is not: `{postgresql: "timeout of 2000ms exceeded"}`; absent when all are up. */
+  /** Why each dependency that is not up is not: `{postgresql: "SELECT 1 timed out after 2000 ms"}`; absent when all are up. */
   reasons?: Record<string, string>;
 }
 
@@ -33,14 +32,8 @@ export class Readiness {
    * SELECT 1 within the probe's time, saying why not (terminus' TypeORM indicator drops the driver's
    * error): "SELECT 1 timed out after 2000 ms", "timeout exceeded when trying to connect".
    */
-  private async postgres(): Promise<HealthIndicatorResult<'postgresql'>> {
-    const check = this.indicators.check('postgresql');
-    try {
-      await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS, 'SELECT 1');
-      return check.up();
-    } catch (error) {
-      return check.down({ message: (error as Error)?.message ?? String(error) });
-    }
+  private postgres(): Promise<HealthIndicatorResult<'postgresql'>> {
+    return answersWithin(this.indicators, 'postgresql', () => this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS, 'SELECT 1');
   }
 
   async check(): Promise<ReadinessReport> {

@@ -50,7 +50,8 @@ export class InternalEventsController {
       }
     });
     try {
-      const { events: published, stored } = await this.publisher.publishBatchDetailed(events);
+      // AppValidationPipe already refused (422) any body with text PostgreSQL cannot store.
+      const { events: published, stored } = await this.publisher.publishBatchDetailed(events, { storableChecked: true });
       this.metrics.recordPublished(stored);
       return published;
     } catch (error) {

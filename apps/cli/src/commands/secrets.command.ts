@@ -12,12 +12,14 @@ function pageSize(value: string): number {
 }
 
 /** The run's counts, one line. */
-export function describeReEncrypt(result: ReEncryptResult): string {
+function describeReEncrypt(result: ReEncryptResult): string {
   return [
     `Re-encrypted ${result.reEncrypted} of ${result.rows} rows`,
     `${result.current} already under the newest key`,
     `${result.busy} changed by the service on every try (run again)`,
     `${result.unreadable.length} unreadable`,
+    // Named only when there are some: the line stays as it was otherwise.
+    ...(result.expired > 0 ? [`${result.expired} expired (no longer read), left as they are`] : []),
   ].join('; ');
 }
 

@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ErrorBody, ErrorCode, STATUS_BY_CODE } from '../errors/app-error';
+import { AppError, ErrorCode } from '../errors/app-error';
 
 /** What an operator route answers: a status and a body, JSON unless another content type is named. */
 export interface OpsAnswer {
@@ -18,8 +18,8 @@ export function metricsRoute(registry: { metrics(): Promise<string>; readonly co
 }
 
 const error = (code: ErrorCode, msg: string): OpsAnswer => {
-  const body: ErrorBody = { status: STATUS_BY_CODE[code], detail: [{ msg, type: code }] };
-  return { status: body.status, body: JSON.stringify(body) };
+  const failure = new AppError(code, msg);
+  return { status: failure.status, body: JSON.stringify(failure.toBody()) };
 };
 
 /**
