@@ -13,3 +13,4 @@ export * from './version';
 export * from './logging/logger';
 export * from './micro-batcher';
 export * from './storable-json';
+export * from './date-time';

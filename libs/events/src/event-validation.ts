@@ -1,4 +1,4 @@
-import { escapeUnstorable, findUnstorable } from '@pollarix/common';
+import { escapeUnstorable, findUnstorable, parseDateTime } from '@pollarix/common';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_CATALOG, isProducerEventType } from './catalog';
@@ -45,8 +45,8 @@ export function validateEvent(input: unknown, options: ValidateOptions = {}): Ev
   if (event.id !== undefined && (typeof event.id !== 'string' || !EVENT_ID_PATTERN.test(event.id))) {
     problems.push({ msg: 'id must be 1 to 64 letters, digits, _ . : or -', loc: ['id'] });
   }
-  if (event.timestamp !== undefined && (typeof event.timestamp !== 'string' || Number.isNaN(Date.parse(event.timestamp)))) {
-    problems.push({ msg: 'timestamp must be an ISO-8601 date-time', loc: ['timestamp'] });
+  if (event.timestamp !== undefined && parseDateTime(event.timestamp) === null) {
+    problems.push({ msg: 'timestamp must be an ISO-8601 date-time (years 100–9999)', loc: ['timestamp'] });
   }
   const allowedType = typeof event.type === 'string' && (options.serviceTypes || isProducerEventType(event.type));
   const validate = allowedType ? VALIDATORS.get(event.type as string) : undefined;

@@ -1,3 +1,4 @@
+import { parseDateTime } from '@pollarix/common';
 import { loadConfig } from '@pollarix/config';
 import { DeliveryLifecycle, isRecoverWindow, lifecyclePolicy, LifecycleRefusal } from '@pollarix/lifecycle';
 import { QueueName } from '@pollarix/queue';
@@ -15,8 +16,8 @@ interface RecoverOptions {
 }
 
 function isoTime(value: string): Date {
-  const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new InvalidArgumentError('Not an ISO-8601 time (e.g. 2026-11-26T10:00:00Z).');
+  const time = parseDateTime(value);
+  if (!time) throw new InvalidArgumentError('Not an ISO-8601 time in years 100–9999 (e.g. 2026-11-26T10:00:00Z).');
   return time;
 }
 

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { UNPROCESSABLE } from '@pollarix/common';
+import { IsDateTime, UNPROCESSABLE } from '@pollarix/common';
 import { DELIVERY_STATUSES, DeliveryStatus } from '@pollarix/database';
 import { Type } from 'class-transformer';
-import { IsDefined, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsDefined, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
 export class DeliveryQueryDto {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
@@ -17,12 +17,12 @@ export class DeliveryQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Created at or after' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO-8601 date-time' })
+  @IsDateTime({ message: 'since must be an ISO-8601 date-time' })
   since?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Created before' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO-8601 date-time' })
+  @IsDateTime({ message: 'until must be an ISO-8601 date-time' })
   until?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
@@ -42,12 +42,12 @@ export class DeliveryQueryDto {
 export class RecoverDto {
   @ApiProperty({ format: 'date-time' })
   @IsDefined({ message: 'since is required' })
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO-8601 date-time' })
+  @IsDateTime({ message: 'since must be an ISO-8601 date-time' })
   since!: string;
 
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO-8601 date-time' })
+  @IsDateTime({ message: 'until must be an ISO-8601 date-time' })
   until?: string;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { UNPROCESSABLE } from '@pollarix/common';
+import { IsDateTime, UNPROCESSABLE } from '@pollarix/common';
 import type { DeliveryStatus } from '@pollarix/database';
-import { IsISO8601, IsOptional, IsString } from 'class-validator';
+import { IsOptional, IsString } from 'class-validator';
 
 export class StatsQueryDto {
   @ApiPropertyOptional({
@@ -9,7 +9,7 @@ export class StatsQueryDto {
     description: 'Start of the window, floored to its UTC hour; default 24 hours ago, at most 7 days ago, not in the future',
   })
   @IsOptional()
-  @IsISO8601({ strict: true }, { ...UNPROCESSABLE, message: 'since must be an ISO-8601 date-time' })
+  @IsDateTime({ ...UNPROCESSABLE, message: 'since must be an ISO-8601 date-time' })
   // A repeated parameter arrives as an array: a 422 naming `since`, like any other unusable value (the lower decorator is checked first, so its message is the one shown).
   @IsString({ ...UNPROCESSABLE, message: 'since must be given once' })
   since?: string;
